@@ -1,0 +1,16 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("conversations", views.ConversationViewSet, basename="conversation")
+
+urlpatterns = [
+    *router.urls,
+    path(
+        "conversations/<int:conversation_pk>/messages/",
+        views.MessageViewSet.as_view({"get": "list", "post": "create"}),
+        name="conversation-messages",
+    ),
+]

@@ -1,0 +1,23 @@
+from django_filters import rest_framework as filters
+
+from backoffice.api.tenancy import ScopedFilterSet
+
+from .models import Conversation, Message
+
+
+class ConversationFilter(ScopedFilterSet):
+    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = Conversation
+        fields = ["shop", "status", "agent", "group", "buyer", "phase", "entry_point", "transfer_entry_visible"]
+
+
+class MessageFilter(ScopedFilterSet):
+    sent_after = filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
+    sent_before = filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
+
+    class Meta:
+        model = Message
+        fields = ["sender", "agent", "is_auto_reply"]

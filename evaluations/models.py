@@ -1,0 +1,1 @@
+"""Rating invites, evaluations and daily metrics live here (evaluations and metrics issues)."""

@@ -1,0 +1,103 @@
+
+
+from backoffice.api.pagination import CursorPagination
+from backoffice.api.permissions import INTEGRATIONS, MANAGERS
+from backoffice.api.views import ReadCreateUpdateViewSet, ReadCreateViewSet
+from shops import services
+from shops.filtersets import AfterSalesEventFilter, BuyerFilter, FootprintFilter, OrderFilter, ShopFilter
+from shops.models import AfterSalesEvent, Buyer, Footprint, Order, Shop
+
+from .serializers import (
+    AfterSalesEventSerializer,
+    BuyerSerializer,
+    FootprintSerializer,
+    OrderSerializer,
+    OrderUpdateSerializer,
+    ShopSerializer,
+)
+
+
+class ShopViewSet(ReadCreateUpdateViewSet):
+    """Shops and their customer-service settings. Creating a shop is for platform staff."""
+
+    queryset = Shop.objects.all()
+    serializer_class = ShopSerializer
+    filterset_class = ShopFilter
+    ordering_fields = ["id", "name", "created_at"]
+    ordering = ["id"]
+    write_roles = MANAGERS
+    action_roles = {"create": frozenset()}
+
+    def create_instance(self, data):
+        return services.shop_create(**data)
+
+    def update_instance(self, instance, data):
+        return services.shop_update(shop=instance, **data)
+
+
+class BuyerViewSet(ReadCreateUpdateViewSet):
+    """Marketplace buyers, posted by integration clients."""
+
+    queryset = Buyer.objects.all()
+    serializer_class = BuyerSerializer
+    filterset_class = BuyerFilter
+    ordering_fields = ["id", "nick", "registered_at", "credit_level"]
+    ordering = ["id"]
+    write_roles = INTEGRATIONS
+
+    def create_instance(self, data):
+        return services.buyer_create(**data)
+
+    def update_instance(self, instance, data):
+        return services.buyer_update(buyer=instance, **data)
+
+
+class OrderViewSet(ReadCreateUpdateViewSet):
+    """Orders as the order system reports them; ``view`` filters by one of the seller's five views."""
+
+    queryset = Order.objects.all()
+    filterset_class = OrderFilter
+    ordering_fields = ["placed_at", "paid_at", "amount", "id"]
+    ordering = ["-placed_at", "-id"]
+    write_roles = INTEGRATIONS
+
+    def get_serializer_class(self):
+        return OrderUpdateSerializer if self.action in ("update", "partial_update") else OrderSerializer
+
+    def create_instance(self, data):
+        return services.order_create(**data)
+
+    def update_instance(self, instance, data):
+        return services.order_update(order=instance, **data)
+
+
+class FootprintViewSet(ReadCreateViewSet):
+    """Items of a shop a buyer viewed; ``q`` searches titles."""
+
+    queryset = Footprint.objects.all()
+    serializer_class = FootprintSerializer
+    filterset_class = FootprintFilter
+    pagination_class = CursorPagination
+    ordering_fields = ["viewed_at", "id"]
+    ordering = ["-viewed_at", "-id"]
+    write_roles = INTEGRATIONS
+
+    def create_instance(self, data):
+        return services.footprint_create(**data)
+
+
+class AfterSalesEventViewSet(ReadCreateViewSet):
+    """Refund requests, complaints, disputes, interventions and platform consultations."""
+
+    queryset = AfterSalesEvent.objects.all()
+    serializer_class = AfterSalesEventSerializer
+    filterset_class = AfterSalesEventFilter
+    pagination_class = CursorPagination
+    ordering_fields = ["occurred_at", "id"]
+    ordering = ["-occurred_at", "-id"]
+    write_roles = INTEGRATIONS
+
+    def create_instance(self, data):
+        return services.after_sales_event_create(**data)
+
+
