@@ -29,9 +29,7 @@ class Shop(models.Model):
     name = models.CharField(_("name"), max_length=100)
     platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
     industry = models.CharField(_("industry"), max_length=64, db_index=True)
-    timezone = models.CharField(
-        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_timezone]
-    )
+    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_timezone])
     bot_enabled = models.BooleanField(_("service assistant on"), default=True)
     queue_enabled = models.BooleanField(_("queueing on"), default=True)
     subaccounts_enabled = models.BooleanField(_("sub-accounts on"), default=True)
@@ -123,9 +121,7 @@ class Buyer(models.Model):
     """A marketplace buyer (platform-wide, not owned by one shop)."""
 
     nick = models.CharField(_("nick"), max_length=64, unique=True)
-    credit_level = models.PositiveSmallIntegerField(
-        _("credit level"), default=0, validators=[MaxValueValidator(20)]
-    )
+    credit_level = models.PositiveSmallIntegerField(_("credit level"), default=0, validators=[MaxValueValidator(20)])
     registered_at = models.DateTimeField(_("registered at"), default=dj_timezone.now)
     verified = models.BooleanField(_("verified"), default=False)
     positive_rate = models.DecimalField(

@@ -4,8 +4,8 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 
-from .models import Order, Shop
 from .choices import ServicePhase
+from .models import Order, Shop
 
 
 def local_day_start(shop: Shop, moment: datetime) -> datetime:

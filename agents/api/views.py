@@ -14,8 +14,13 @@ from backoffice.api.views import ReadCreateUpdateViewSet
 from backoffice.errors import NotAllowed
 from backoffice.tenancy import CallerRole
 
-from .serializers import AgentSerializer, AgentStatusSerializer, AgentUpdateSerializer, RoutingGroupSerializer
-from .serializers import RoutingGroupUpdateSerializer
+from .serializers import (
+    AgentSerializer,
+    AgentStatusSerializer,
+    AgentUpdateSerializer,
+    RoutingGroupSerializer,
+    RoutingGroupUpdateSerializer,
+)
 
 
 class AgentViewSet(ReadCreateUpdateViewSet):
@@ -60,7 +65,8 @@ class AgentViewSet(ReadCreateUpdateViewSet):
         serializer = AgentStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         agent = services.agent_set_status(agent=agent, status=serializer.validated_data["status"])
-        return Response(AgentSerializer(self.get_queryset().get(pk=agent.pk), context=self.get_serializer_context()).data)
+        agent = self.get_queryset().get(pk=agent.pk)
+        return Response(AgentSerializer(agent, context=self.get_serializer_context()).data)
 
 
 class RoutingGroupViewSet(mixins.DestroyModelMixin, ReadCreateUpdateViewSet):

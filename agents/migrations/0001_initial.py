@@ -8,83 +8,161 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('shops', '0001_initial'),
+        ("shops", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Agent',
+            name="Agent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('display_name', models.CharField(max_length=64, verbose_name='display name')),
-                ('role', models.CharField(choices=[('owner', 'Owner (main account)'), ('supervisor', 'Supervisor'), ('agent', 'Agent')], default='agent', max_length=16, verbose_name='role')),
-                ('status', models.CharField(choices=[('online', 'Online'), ('busy', 'Busy'), ('away', 'Away'), ('offline', 'Offline')], default='offline', max_length=16, verbose_name='status')),
-                ('capacity', models.PositiveSmallIntegerField(default=5, validators=[django.core.validators.MaxValueValidator(500)], verbose_name='capacity (max concurrent chats)')),
-                ('active_chats', models.PositiveIntegerField(default=0, editable=False, verbose_name='active chats')),
-                ('status_changed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='status changed at')),
-                ('last_assigned_at', models.DateTimeField(blank=True, null=True, verbose_name='last assigned at')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='agents', to='shops.shop', verbose_name='shop')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='agent', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("display_name", models.CharField(max_length=64, verbose_name="display name")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("owner", "Owner (main account)"), ("supervisor", "Supervisor"), ("agent", "Agent")],
+                        default="agent",
+                        max_length=16,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("online", "Online"), ("busy", "Busy"), ("away", "Away"), ("offline", "Offline")],
+                        default="offline",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "capacity",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        validators=[django.core.validators.MaxValueValidator(500)],
+                        verbose_name="capacity (max concurrent chats)",
+                    ),
+                ),
+                ("active_chats", models.PositiveIntegerField(default=0, editable=False, verbose_name="active chats")),
+                (
+                    "status_changed_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="status changed at"),
+                ),
+                ("last_assigned_at", models.DateTimeField(blank=True, null=True, verbose_name="last assigned at")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                (
+                    "shop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="agents",
+                        to="shops.shop",
+                        verbose_name="shop",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agent",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'agent',
-                'verbose_name_plural': 'agents',
-                'ordering': ['shop_id', 'pk'],
+                "verbose_name": "agent",
+                "verbose_name_plural": "agents",
+                "ordering": ["shop_id", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='RoutingGroup',
+            name="RoutingGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, verbose_name='name')),
-                ('phase', models.CharField(choices=[('pre_sales', 'Pre-sales'), ('after_sales', 'After-sales'), ('any', 'Any')], default='any', max_length=16, verbose_name='service phase')),
-                ('is_default', models.BooleanField(default=False, verbose_name='default group')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('members', models.ManyToManyField(blank=True, related_name='routing_groups', to='agents.agent', verbose_name='members')),
-                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='routing_groups', to='shops.shop', verbose_name='shop')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=64, verbose_name="name")),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[("pre_sales", "Pre-sales"), ("after_sales", "After-sales"), ("any", "Any")],
+                        default="any",
+                        max_length=16,
+                        verbose_name="service phase",
+                    ),
+                ),
+                ("is_default", models.BooleanField(default=False, verbose_name="default group")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        blank=True, related_name="routing_groups", to="agents.agent", verbose_name="members"
+                    ),
+                ),
+                (
+                    "shop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="routing_groups",
+                        to="shops.shop",
+                        verbose_name="shop",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'routing group',
-                'verbose_name_plural': 'routing groups',
-                'ordering': ['shop_id', 'name'],
+                "verbose_name": "routing group",
+                "verbose_name_plural": "routing groups",
+                "ordering": ["shop_id", "name"],
             },
         ),
         migrations.AddIndex(
-            model_name='agent',
-            index=models.Index(fields=['shop', 'status', 'active_chats', 'last_assigned_at'], name='agent_routing'),
+            model_name="agent",
+            index=models.Index(fields=["shop", "status", "active_chats", "last_assigned_at"], name="agent_routing"),
         ),
         migrations.AddConstraint(
-            model_name='agent',
-            constraint=models.CheckConstraint(condition=models.Q(('capacity__lte', 500)), name='agent_capacity_range'),
+            model_name="agent",
+            constraint=models.CheckConstraint(condition=models.Q(("capacity__lte", 500)), name="agent_capacity_range"),
         ),
         migrations.AddConstraint(
-            model_name='agent',
-            constraint=models.CheckConstraint(condition=models.Q(('active_chats__gte', 0)), name='agent_active_chats_non_negative'),
+            model_name="agent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("active_chats__gte", 0)), name="agent_active_chats_non_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='agent',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['owner', 'supervisor', 'agent'])), name='agent_role_valid'),
+            model_name="agent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__in", ["owner", "supervisor", "agent"])), name="agent_role_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='agent',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['online', 'busy', 'away', 'offline'])), name='agent_status_valid'),
+            model_name="agent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["online", "busy", "away", "offline"])), name="agent_status_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='routinggroup',
-            constraint=models.UniqueConstraint(fields=('shop', 'name'), name='routing_group_name_unique_per_shop'),
+            model_name="routinggroup",
+            constraint=models.UniqueConstraint(fields=("shop", "name"), name="routing_group_name_unique_per_shop"),
         ),
         migrations.AddConstraint(
-            model_name='routinggroup',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('shop',), name='routing_group_one_default_per_shop'),
+            model_name="routinggroup",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)), fields=("shop",), name="routing_group_one_default_per_shop"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='routinggroup',
-            constraint=models.CheckConstraint(condition=models.Q(('phase__in', ['pre_sales', 'after_sales', 'any'])), name='routing_group_phase_valid'),
+            model_name="routinggroup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("phase__in", ["pre_sales", "after_sales", "any"])), name="routing_group_phase_valid"
+            ),
         ),
     ]

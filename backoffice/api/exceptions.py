@@ -16,7 +16,10 @@ logger = logging.getLogger(__name__)
 
 def _field_errors(error: DjangoValidationError) -> dict:
     if hasattr(error, "error_dict"):
-        return {("non_field_errors" if k == "__all__" else k): [str(m) for m in v] for k, v in error.message_dict.items()}
+        return {
+            ("non_field_errors" if key == "__all__" else key): [str(m) for m in messages]
+            for key, messages in error.message_dict.items()
+        }
     return {"non_field_errors": [str(m) for m in error.messages]}
 
 

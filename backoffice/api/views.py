@@ -23,7 +23,9 @@ class ScopedGenericViewSet(ScopedViewMixin, viewsets.GenericViewSet):
         raise NotImplementedError
 
 
-class ReadCreateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedGenericViewSet):
+class ReadCreateViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedGenericViewSet
+):
     pass
 
 

@@ -6,107 +6,237 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('agents', '0001_initial'),
-        ('shops', '0001_initial'),
+        ("agents", "0001_initial"),
+        ("shops", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entry_point', models.CharField(choices=[('shop', 'Shop page'), ('item', 'Item page'), ('order', 'Order page')], default='shop', max_length=8, verbose_name='entry point')),
-                ('entry_ref', models.CharField(blank=True, max_length=64, verbose_name='entry reference (item or order id)')),
-                ('status', models.CharField(choices=[('bot', 'Served by the service assistant'), ('queued', 'Queued for a human'), ('human', 'Served by a human'), ('ended', 'Ended')], default='bot', max_length=8, verbose_name='status')),
-                ('phase', models.CharField(choices=[('pre_sales', 'Pre-sales'), ('after_sales', 'After-sales')], max_length=16, verbose_name='service phase')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended at')),
-                ('transfer_entry_visible', models.BooleanField(default=False, verbose_name='transfer-to-human entry visible')),
-                ('queued_at', models.DateTimeField(blank=True, null=True, verbose_name='queued at')),
-                ('last_message_at', models.DateTimeField(blank=True, null=True, verbose_name='last message at')),
-                ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='conversations', to='agents.agent', verbose_name='agent')),
-                ('buyer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conversations', to='shops.buyer', verbose_name='buyer')),
-                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='conversations', to='agents.routinggroup', verbose_name='routing group')),
-                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='shops.shop', verbose_name='shop')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "entry_point",
+                    models.CharField(
+                        choices=[("shop", "Shop page"), ("item", "Item page"), ("order", "Order page")],
+                        default="shop",
+                        max_length=8,
+                        verbose_name="entry point",
+                    ),
+                ),
+                (
+                    "entry_ref",
+                    models.CharField(blank=True, max_length=64, verbose_name="entry reference (item or order id)"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("bot", "Served by the service assistant"),
+                            ("queued", "Queued for a human"),
+                            ("human", "Served by a human"),
+                            ("ended", "Ended"),
+                        ],
+                        default="bot",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[("pre_sales", "Pre-sales"), ("after_sales", "After-sales")],
+                        max_length=16,
+                        verbose_name="service phase",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="started at")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended at")),
+                (
+                    "transfer_entry_visible",
+                    models.BooleanField(default=False, verbose_name="transfer-to-human entry visible"),
+                ),
+                ("queued_at", models.DateTimeField(blank=True, null=True, verbose_name="queued at")),
+                ("last_message_at", models.DateTimeField(blank=True, null=True, verbose_name="last message at")),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversations",
+                        to="agents.agent",
+                        verbose_name="agent",
+                    ),
+                ),
+                (
+                    "buyer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversations",
+                        to="shops.buyer",
+                        verbose_name="buyer",
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="conversations",
+                        to="agents.routinggroup",
+                        verbose_name="routing group",
+                    ),
+                ),
+                (
+                    "shop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conversations",
+                        to="shops.shop",
+                        verbose_name="shop",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'conversation',
-                'verbose_name_plural': 'conversations',
-                'ordering': ['-started_at', '-pk'],
+                "verbose_name": "conversation",
+                "verbose_name_plural": "conversations",
+                "ordering": ["-started_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sender', models.CharField(choices=[('buyer', 'Buyer'), ('agent', 'Agent'), ('bot', 'Service assistant'), ('system', 'System'), ('official', 'Official platform message')], max_length=8, verbose_name='sender')),
-                ('body', models.TextField(max_length=5000, verbose_name='body')),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='sent at')),
-                ('is_auto_reply', models.BooleanField(default=False, verbose_name='auto-reply')),
-                ('flags', models.JSONField(blank=True, default=list, verbose_name='flags')),
-                ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='agents.agent', verbose_name='agent')),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='chats.conversation', verbose_name='conversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "sender",
+                    models.CharField(
+                        choices=[
+                            ("buyer", "Buyer"),
+                            ("agent", "Agent"),
+                            ("bot", "Service assistant"),
+                            ("system", "System"),
+                            ("official", "Official platform message"),
+                        ],
+                        max_length=8,
+                        verbose_name="sender",
+                    ),
+                ),
+                ("body", models.TextField(max_length=5000, verbose_name="body")),
+                ("sent_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="sent at")),
+                ("is_auto_reply", models.BooleanField(default=False, verbose_name="auto-reply")),
+                ("flags", models.JSONField(blank=True, default=list, verbose_name="flags")),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages",
+                        to="agents.agent",
+                        verbose_name="agent",
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="chats.conversation",
+                        verbose_name="conversation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'message',
-                'verbose_name_plural': 'messages',
-                'ordering': ['sent_at', 'pk'],
+                "verbose_name": "message",
+                "verbose_name_plural": "messages",
+                "ordering": ["sent_at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['shop', '-started_at'], name='conversation_shop_started'),
+            model_name="conversation",
+            index=models.Index(fields=["shop", "-started_at"], name="conversation_shop_started"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['shop', 'status', 'queued_at'], name='conversation_shop_queue'),
+            model_name="conversation",
+            index=models.Index(fields=["shop", "status", "queued_at"], name="conversation_shop_queue"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['agent', 'status'], name='conversation_agent_status'),
+            model_name="conversation",
+            index=models.Index(fields=["agent", "status"], name="conversation_agent_status"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['buyer', 'shop', 'started_at'], name='conversation_buyer_shop'),
+            model_name="conversation",
+            index=models.Index(fields=["buyer", "shop", "started_at"], name="conversation_buyer_shop"),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['bot', 'queued', 'human', 'ended'])), name='conversation_status_valid'),
+            model_name="conversation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["bot", "queued", "human", "ended"])),
+                name="conversation_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.CheckConstraint(condition=models.Q(('phase__in', ['pre_sales', 'after_sales'])), name='conversation_phase_valid'),
+            model_name="conversation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("phase__in", ["pre_sales", "after_sales"])), name="conversation_phase_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.CheckConstraint(condition=models.Q(('ended_at__isnull', True), ('ended_at__gte', models.F('started_at')), _connector='OR'), name='conversation_ends_after_start'),
+            model_name="conversation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ended_at__isnull", True), ("ended_at__gte", models.F("started_at")), _connector="OR"
+                ),
+                name="conversation_ends_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('ended_at__isnull', False), ('status', 'ended')), models.Q(models.Q(('status', 'ended'), _negated=True), ('ended_at__isnull', True)), _connector='OR'), name='conversation_ended_iff_ended_at'),
+            model_name="conversation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("ended_at__isnull", False), ("status", "ended")),
+                    models.Q(models.Q(("status", "ended"), _negated=True), ("ended_at__isnull", True)),
+                    _connector="OR",
+                ),
+                name="conversation_ended_iff_ended_at",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'human'), _negated=True), ('agent__isnull', False), _connector='OR'), name='conversation_human_has_agent'),
+            model_name="conversation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "human"), _negated=True), ("agent__isnull", False), _connector="OR"
+                ),
+                name="conversation_human_has_agent",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'sent_at', 'id'], name='message_conversation_sent'),
+            model_name="message",
+            index=models.Index(fields=["conversation", "sent_at", "id"], name="message_conversation_sent"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['agent', 'sent_at'], name='message_agent_sent'),
+            model_name="message",
+            index=models.Index(fields=["agent", "sent_at"], name="message_agent_sent"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(('sender__in', ['buyer', 'agent', 'bot', 'system', 'official'])), name='message_sender_valid'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sender__in", ["buyer", "agent", "bot", "system", "official"])),
+                name="message_sender_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('sender', 'agent'), _negated=True), ('agent__isnull', False), _connector='OR'), name='message_agent_sender_has_agent'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("sender", "agent"), _negated=True), ("agent__isnull", False), _connector="OR"
+                ),
+                name="message_agent_sender_has_agent",
+            ),
         ),
     ]

@@ -1,5 +1,3 @@
-
-
 from backoffice.api.pagination import CursorPagination
 from backoffice.api.permissions import INTEGRATIONS, MANAGERS
 from backoffice.api.views import ReadCreateUpdateViewSet, ReadCreateViewSet
@@ -99,5 +97,3 @@ class AfterSalesEventViewSet(ReadCreateViewSet):
 
     def create_instance(self, data):
         return services.after_sales_event_create(**data)
-
-

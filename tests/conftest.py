@@ -1,0 +1,85 @@
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from agents.choices import AgentRole
+from tests.agents.factories import AgentFactory, StaffUserFactory
+from tests.shops.factories import IntegrationClientFactory, ShopFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests (row locks, concurrency) are skipped when the suite runs on SQLite."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def shop(db):
+    return ShopFactory(name="Shop A")
+
+
+@pytest.fixture
+def other_shop(db):
+    return ShopFactory(name="Shop B")
+
+
+@pytest.fixture
+def owner(shop):
+    return AgentFactory(shop=shop, role=AgentRole.OWNER, display_name="Owner A")
+
+
+@pytest.fixture
+def supervisor(shop):
+    return AgentFactory(shop=shop, role=AgentRole.SUPERVISOR, display_name="Supervisor A")
+
+
+@pytest.fixture
+def agent(shop):
+    return AgentFactory(shop=shop, role=AgentRole.AGENT, display_name="Agent A")
+
+
+@pytest.fixture
+def integration(shop):
+    return IntegrationClientFactory(shops=[shop])
+
+
+@pytest.fixture
+def staff_user(db):
+    return StaffUserFactory()
+
+
+@pytest.fixture
+def owner_client(owner):
+    return client_for(owner.user)
+
+
+@pytest.fixture
+def agent_client(agent):
+    return client_for(agent.user)
+
+
+@pytest.fixture
+def integration_client(integration):
+    return client_for(integration.user)
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    return client_for(staff_user)
+
+
+@pytest.fixture
+def is_postgres():
+    return connection.vendor == "postgresql"
