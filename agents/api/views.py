@@ -1,7 +1,6 @@
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -10,7 +9,7 @@ from agents.choices import AgentRole
 from agents.filtersets import AgentFilter, RoutingGroupFilter
 from agents.models import Agent, RoutingGroup
 from backoffice.api.permissions import MANAGERS, SHOP_STAFF
-from backoffice.api.views import ReadCreateUpdateViewSet
+from backoffice.api.views import READ_WRITE, ScopedModelViewSet
 from backoffice.errors import NotAllowed
 from backoffice.tenancy import CallerRole
 
@@ -23,7 +22,7 @@ from .serializers import (
 )
 
 
-class AgentViewSet(ReadCreateUpdateViewSet):
+class AgentViewSet(ScopedModelViewSet):
     """Sub-accounts of a shop. Owners and supervisors manage them; only owners grant the owner role."""
 
     queryset = Agent.objects.select_related("user").prefetch_related(
@@ -34,7 +33,6 @@ class AgentViewSet(ReadCreateUpdateViewSet):
     ordering = ["id"]
     write_roles = MANAGERS
     action_roles = {"status": SHOP_STAFF}
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
@@ -69,9 +67,10 @@ class AgentViewSet(ReadCreateUpdateViewSet):
         return Response(AgentSerializer(agent, context=self.get_serializer_context()).data)
 
 
-class RoutingGroupViewSet(mixins.DestroyModelMixin, ReadCreateUpdateViewSet):
+class RoutingGroupViewSet(ScopedModelViewSet):
     """Routing groups of a shop: which agents receive pre-sales, after-sales or any chats."""
 
+    http_method_names = READ_WRITE
     queryset = RoutingGroup.objects.prefetch_related(Prefetch("members", queryset=Agent.objects.only("pk")))
     filterset_class = RoutingGroupFilter
     ordering_fields = ["id", "name", "created_at"]
@@ -89,5 +88,5 @@ class RoutingGroupViewSet(mixins.DestroyModelMixin, ReadCreateUpdateViewSet):
     def update_instance(self, instance, data):
         return services.routing_group_update(group=instance, **data)
 
-    def perform_destroy(self, instance):
+    def destroy_instance(self, instance):
         services.routing_group_delete(group=instance)

@@ -32,7 +32,7 @@ def exception_handler(exc, context):
         return Response(_field_errors(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IntegrityError):
         # A concurrent write won a race the validators could not see (a unique key, usually).
-        logger.info("Integrity error answered as 409: %s", exc)
+        logger.info("Integrity error answered as 409: %s", exc, exc_info=True)
         return Response(
             {"detail": _("This conflicts with data stored meanwhile; reload and try again.")},
             status=status.HTTP_409_CONFLICT,

@@ -32,6 +32,10 @@ class ScopedViewMixin:
     def get_queryset(self):
         return super().get_queryset().for_caller(self.caller)
 
+    def lookup_url_kwarg_present(self) -> bool:
+        """Whether the URL addresses one object (its permission is then checked after the lookup)."""
+        return (self.lookup_url_kwarg or self.lookup_field) in self.kwargs
+
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A writable relation that only accepts objects the caller may see; anything else is 'does not exist'."""

@@ -1,1 +1,1 @@
-from .base import *  # noqa: F401,F403
+"""Settings modules: ``base`` (production and local, from the environment) and ``test``."""

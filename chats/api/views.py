@@ -2,12 +2,11 @@ from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins
 from rest_framework.exceptions import ValidationError
 
 from backoffice.api.pagination import MessageCursorPagination, StartedCursorPagination
 from backoffice.api.permissions import INTEGRATIONS, SHOP_STAFF
-from backoffice.api.views import ReadCreateViewSet, ScopedGenericViewSet
+from backoffice.api.views import READ_CREATE, ScopedModelViewSet
 from backoffice.tenancy import CallerRole
 from chats import services
 from chats.choices import Sender
@@ -17,9 +16,10 @@ from chats.models import Conversation, Message
 from .serializers import ConversationSerializer, MessageSerializer
 
 
-class ConversationViewSet(ReadCreateViewSet):
+class ConversationViewSet(ScopedModelViewSet):
     """Chats of buyers with shops. Agents see their own chats and their shop's queue."""
 
+    http_method_names = READ_CREATE
     queryset = Conversation.objects.all()
     serializer_class = ConversationSerializer
     filterset_class = ConversationFilter
@@ -33,13 +33,14 @@ class ConversationViewSet(ReadCreateViewSet):
 
 
 @extend_schema(parameters=[OpenApiParameter("conversation_pk", int, OpenApiParameter.PATH)])
-class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ScopedGenericViewSet):
+class MessageViewSet(ScopedModelViewSet):
     """Messages of one conversation, oldest first, cursor-paginated.
 
     Agents post as themselves; integration clients post buyer messages and may import history with ``sent_at``
     (naming ``agent`` for agent messages).
     """
 
+    http_method_names = READ_CREATE
     queryset = Message.objects.all()
     serializer_class = MessageSerializer
     filterset_class = MessageFilter
@@ -49,6 +50,10 @@ class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ScopedGener
     @cached_property
     def conversation(self) -> Conversation:
         return get_object_or_404(Conversation.objects.for_caller(self.caller), pk=self.kwargs["conversation_pk"])
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.conversation  # noqa: B018 -- another shop's conversation answers 404 before any input is read
 
     def get_queryset(self):
         return super().get_queryset().filter(conversation=self.conversation)

@@ -1,6 +1,6 @@
 from backoffice.api.pagination import CursorPagination
 from backoffice.api.permissions import INTEGRATIONS, MANAGERS
-from backoffice.api.views import ReadCreateUpdateViewSet, ReadCreateViewSet
+from backoffice.api.views import READ_CREATE, ScopedModelViewSet
 from shops import services
 from shops.filtersets import AfterSalesEventFilter, BuyerFilter, FootprintFilter, OrderFilter, ShopFilter
 from shops.models import AfterSalesEvent, Buyer, Footprint, Order, Shop
@@ -15,7 +15,7 @@ from .serializers import (
 )
 
 
-class ShopViewSet(ReadCreateUpdateViewSet):
+class ShopViewSet(ScopedModelViewSet):
     """Shops and their customer-service settings. Creating a shop is for platform staff."""
 
     queryset = Shop.objects.all()
@@ -33,7 +33,7 @@ class ShopViewSet(ReadCreateUpdateViewSet):
         return services.shop_update(shop=instance, **data)
 
 
-class BuyerViewSet(ReadCreateUpdateViewSet):
+class BuyerViewSet(ScopedModelViewSet):
     """Marketplace buyers, posted by integration clients."""
 
     queryset = Buyer.objects.all()
@@ -50,7 +50,7 @@ class BuyerViewSet(ReadCreateUpdateViewSet):
         return services.buyer_update(buyer=instance, **data)
 
 
-class OrderViewSet(ReadCreateUpdateViewSet):
+class OrderViewSet(ScopedModelViewSet):
     """Orders as the order system reports them; ``view`` filters by one of the seller's five views."""
 
     queryset = Order.objects.all()
@@ -69,9 +69,10 @@ class OrderViewSet(ReadCreateUpdateViewSet):
         return services.order_update(order=instance, **data)
 
 
-class FootprintViewSet(ReadCreateViewSet):
+class FootprintViewSet(ScopedModelViewSet):
     """Items of a shop a buyer viewed; ``q`` searches titles."""
 
+    http_method_names = READ_CREATE
     queryset = Footprint.objects.all()
     serializer_class = FootprintSerializer
     filterset_class = FootprintFilter
@@ -84,9 +85,10 @@ class FootprintViewSet(ReadCreateViewSet):
         return services.footprint_create(**data)
 
 
-class AfterSalesEventViewSet(ReadCreateViewSet):
+class AfterSalesEventViewSet(ScopedModelViewSet):
     """Refund requests, complaints, disputes, interventions and platform consultations."""
 
+    http_method_names = READ_CREATE
     queryset = AfterSalesEvent.objects.all()
     serializer_class = AfterSalesEventSerializer
     filterset_class = AfterSalesEventFilter

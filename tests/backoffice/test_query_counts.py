@@ -1,0 +1,80 @@
+"""List endpoints run a fixed number of queries whatever the number of rows (no N+1)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from agents.choices import AgentRole
+from tests.agents.factories import AgentFactory, RoutingGroupFactory
+from tests.chats.factories import ConversationFactory, MessageFactory
+from tests.conftest import client_for
+from tests.shops.factories import (
+    AfterSalesEventFactory,
+    BuyerFactory,
+    FootprintFactory,
+    IntegrationClientFactory,
+    OrderFactory,
+    ShopFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _grow(shop, conversation, n):
+    """Add ``n`` rows of every kind to ``shop``."""
+    for _ in range(n):
+        buyer = BuyerFactory()
+        agent = AgentFactory(shop=shop)
+        RoutingGroupFactory(shop=shop, members=[agent, AgentFactory(shop=shop)])
+        OrderFactory(shop=shop, buyer=buyer)
+        FootprintFactory(shop=shop, buyer=buyer)
+        AfterSalesEventFactory(shop=shop, buyer=buyer)
+        ConversationFactory(shop=shop, buyer=buyer, agent=agent)
+        MessageFactory(conversation=conversation)
+    ShopFactory()
+
+
+@pytest.fixture
+def setting():
+    shop = ShopFactory()
+    owner = AgentFactory(shop=shop, role=AgentRole.OWNER)
+    conversation = ConversationFactory(shop=shop)
+    integration = IntegrationClientFactory(shops=[shop])
+    return shop, owner, conversation, integration
+
+
+def _count(user, url):
+    client = client_for(get_user_model().objects.get(pk=user.pk))  # a fresh user: no cached tenancy lookup
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, {"page_size": 200})
+    assert response.status_code == 200, response.content
+    return len(ctx.captured_queries), len(response.json()["results"])
+
+
+URLS = [
+    "/api/v1/shops/",
+    "/api/v1/agents/",
+    "/api/v1/routing-groups/",
+    "/api/v1/buyers/",
+    "/api/v1/orders/",
+    "/api/v1/footprints/",
+    "/api/v1/after-sales-events/",
+    "/api/v1/conversations/",
+    "/api/v1/conversations/{conversation}/messages/",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("caller", ["owner", "integration", "staff"])
+def test_list_query_count_is_flat(setting, staff_user, url, caller):
+    shop, owner, conversation, integration = setting
+    url = url.format(conversation=conversation.pk)
+    user = {"owner": owner.user, "integration": integration.user, "staff": staff_user}[caller]
+    _grow(shop, conversation, 2)
+    small_queries, small_rows = _count(user, url)
+    _grow(shop, conversation, 6)
+    big_queries, big_rows = _count(user, url)
+    if not (url == "/api/v1/shops/" and caller != "staff"):  # a shop member lists its one shop
+        assert big_rows > small_rows, url
+    assert big_queries == small_queries, (url, small_queries, big_queries)

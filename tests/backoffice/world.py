@@ -1,0 +1,68 @@
+"""Two shops with one object of every kind each: the fixture world the tenancy and input tests walk."""
+
+from dataclasses import dataclass, field
+
+from agents.choices import AgentRole
+from chats.choices import ConversationStatus
+from tests.agents.factories import AgentFactory, RoutingGroupFactory
+from tests.chats.factories import ConversationFactory, MessageFactory
+from tests.shops.factories import (
+    AfterSalesEventFactory,
+    BuyerFactory,
+    FootprintFactory,
+    IntegrationClientFactory,
+    OrderFactory,
+    ShopFactory,
+)
+
+
+@dataclass
+class ShopWorld:
+    shop: object
+    owner: object
+    agent: object
+    group: object
+    buyer: object
+    order: object
+    footprint: object
+    event: object
+    conversation: object
+    message: object
+    integration: object
+    objects: dict = field(default_factory=dict)
+
+
+def build_shop_world(name: str) -> ShopWorld:
+    shop = ShopFactory(name=name)
+    owner = AgentFactory(shop=shop, role=AgentRole.OWNER)
+    agent = AgentFactory(shop=shop)
+    group = RoutingGroupFactory(shop=shop, members=[agent])
+    buyer = BuyerFactory()
+    order = OrderFactory(shop=shop, buyer=buyer)
+    conversation = ConversationFactory(shop=shop, buyer=buyer, status=ConversationStatus.HUMAN, agent=agent)
+    world = ShopWorld(
+        shop=shop,
+        owner=owner,
+        agent=agent,
+        group=group,
+        buyer=buyer,
+        order=order,
+        footprint=FootprintFactory(shop=shop, buyer=buyer),
+        event=AfterSalesEventFactory(shop=shop, buyer=buyer),
+        conversation=conversation,
+        message=MessageFactory(conversation=conversation),
+        integration=IntegrationClientFactory(shops=[shop]),
+    )
+    # Route basename -> the object of this shop its detail routes address.
+    world.objects = {
+        "shop": shop,
+        "agent": agent,
+        "routing-group": group,
+        "buyer": buyer,
+        "order": order,
+        "footprint": world.footprint,
+        "after-sales-event": world.event,
+        "conversation": conversation,
+        "conversation-messages": conversation,
+    }
+    return world
