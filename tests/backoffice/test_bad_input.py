@@ -217,7 +217,17 @@ def test_bad_input_is_400_with_field_errors_and_writes_nothing(world, staff_user
 
 @pytest.mark.parametrize(
     "payload",
-    ['{"name": ', "[1, 2, 3]", "null", '"a string"', "\x00\x01", '{"name": "a"' + ", " * 10],
+    [
+        '{"name": ',
+        "[1, 2, 3]",
+        "null",
+        '"a string"',
+        "\x00\x01",
+        '{"name": "a"' + ", " * 10,
+        "[" * 100_000 + "]" * 100_000,  # deeper than the decoder's recursion limit
+        '{"name": "' + "x" * 3_000_000 + '"}',  # over DATA_UPLOAD_MAX_MEMORY_SIZE
+    ],
+    ids=["truncated", "array", "null", "string", "binary", "trailing-commas", "deep", "too-large"],
 )
 def test_malformed_json_is_400(world, staff_client, payload):
     before = _row_counts()
