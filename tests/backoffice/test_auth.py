@@ -22,6 +22,12 @@ def test_token_login_wrong_password_is_400(agent):
     assert "non_field_errors" in response.json()
 
 
+def test_token_login_with_hostile_json_is_400(db):
+    body = "[" * 100_000 + "]" * 100_000
+    response = APIClient().generic("POST", "/api/v1/auth/token/", body, content_type="application/json")
+    assert response.status_code == 400
+
+
 def test_unauthenticated_is_401():
     assert APIClient().get("/api/v1/shops/").status_code == 401
     assert APIClient().get("/api/v1/conversations/", HTTP_AUTHORIZATION="Token bogus").status_code == 401
