@@ -79,9 +79,16 @@ class RoutingGroup(models.Model):
         verbose_name_plural = _("routing groups")
         ordering = ["shop_id", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["shop", "name"], name="routing_group_name_unique_per_shop"),
             models.UniqueConstraint(
-                fields=["shop"], condition=Q(is_default=True), name="routing_group_one_default_per_shop"
+                fields=["shop", "name"],
+                name="routing_group_name_unique_per_shop",
+                violation_error_message=_("A routing group with this name already exists in this shop."),
+            ),
+            models.UniqueConstraint(
+                fields=["shop"],
+                condition=Q(is_default=True),
+                name="routing_group_one_default_per_shop",
+                violation_error_message=_("This shop already has a default group; unset it first."),
             ),
             models.CheckConstraint(condition=Q(phase__in=GroupPhase.values), name="routing_group_phase_valid"),
         ]

@@ -191,13 +191,19 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         ordering = ["-placed_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["shop", "external_id"], name="order_external_id_unique_per_shop"),
+            models.UniqueConstraint(
+                fields=["shop", "external_id"],
+                name="order_external_id_unique_per_shop",
+                violation_error_message=_("This shop already has an order with this external id."),
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_non_negative"),
             models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
         ]
         indexes = [
             models.Index(fields=["shop", "buyer", "paid_at"], name="order_shop_buyer_paid"),
             models.Index(fields=["shop", "placed_at"], name="order_shop_placed"),
+            # Operations staff look orders up by the marketplace's id across shops.
+            models.Index(fields=["external_id"], name="order_external_id"),
         ]
 
     def __str__(self) -> str:

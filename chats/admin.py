@@ -1,0 +1,122 @@
+"""Admin for conversations and messages: for looking, not for chatting.
+
+Conversations start and move (bot, queue, agent, group, end) only through the chat services, and messages
+arrive through the API, so the admin shows them read-only. Both tables grow without bound: see
+``BigTableModelAdmin``.
+"""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+
+from backoffice.admin import BigTableModelAdmin, ReadOnlyTabularInline, ScopedRelatedFieldListFilter
+
+from .models import Conversation, Message
+
+TRANSCRIPT_LIMIT = 200
+
+
+class TranscriptInline(ReadOnlyTabularInline):
+    model = Message
+    verbose_name_plural = _("transcript")
+    fields = ("sent_at", "sender", "agent", "body", "is_auto_reply", "flags")
+    readonly_fields = fields
+    ordering = ("sent_at", "pk")
+    row_limit = TRANSCRIPT_LIMIT
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("agent")
+
+
+@admin.register(Conversation)
+class ConversationAdmin(BigTableModelAdmin):
+    list_display = (
+        "id",
+        "shop",
+        "buyer",
+        "status",
+        "agent",
+        "group",
+        "phase",
+        "entry_point",
+        "started_at",
+        "ended_at",
+    )
+    list_filter = (
+        "status",
+        "phase",
+        "entry_point",
+        "transfer_entry_visible",
+        ("started_at", admin.DateFieldListFilter),
+        ("shop", ScopedRelatedFieldListFilter),
+    )
+    list_select_related = ("shop", "buyer", "agent", "group")
+    search_fields = ("buyer__nick__exact",)
+    search_help_text = _("Exact buyer nick; #42 finds the conversation with id 42.")
+    autocomplete_fields = ("shop", "buyer", "agent", "group")
+    # Entry point and phase may be corrected by the platform; everything else is the chat services' state.
+    readonly_fields = (
+        "shop",
+        "buyer",
+        "status",
+        "agent",
+        "group",
+        "transfer_entry_visible",
+        "started_at",
+        "queued_at",
+        "last_message_at",
+        "ended_at",
+        "all_messages",
+    )
+    fieldsets = (
+        (None, {"fields": ("shop", "buyer", "entry_point", "entry_ref", "phase")}),
+        (_("Service"), {"fields": ("status", "agent", "group", "transfer_entry_visible")}),
+        (_("Times"), {"fields": ("started_at", "queued_at", "last_message_at", "ended_at")}),
+        (None, {"fields": ("all_messages",)}),
+    )
+    inlines = (TranscriptInline,)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("messages"))
+    def all_messages(self, obj):
+        url = reverse("admin:chats_message_changelist") + f"?conversation__id__exact={obj.pk}"
+        note = _("The transcript below shows the first %(limit)d messages.") % {"limit": TRANSCRIPT_LIMIT}
+        return format_html('<a href="{}">{}</a> ({})', url, _("All messages of this conversation"), note)
+
+
+@admin.register(Message)
+class MessageAdmin(BigTableModelAdmin):
+    list_display = ("id", "conversation", "shop", "sender", "agent", "excerpt", "sent_at", "is_auto_reply", "flags")
+    list_filter = (
+        "sender",
+        "is_auto_reply",
+        ("sent_at", admin.DateFieldListFilter),
+        ("conversation__shop", ScopedRelatedFieldListFilter),
+    )
+    list_select_related = ("conversation__shop", "agent")
+    search_fields = ("conversation__buyer__nick__exact",)
+    search_help_text = _("Exact buyer nick; #42 finds the message with id 42.")
+    autocomplete_fields = ("conversation", "agent")
+    fields = ("conversation", "sender", "agent", "body", "sent_at", "is_auto_reply", "flags")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("shop"), ordering="conversation__shop")
+    def shop(self, obj):
+        return obj.conversation.shop
+
+    @admin.display(description=_("body"))
+    def excerpt(self, obj):
+        return Truncator(obj.body).chars(80)
