@@ -1,19 +1,125 @@
-"""Admin for agents (sub-accounts) and routing groups. Status changes and counters go through agents.services."""
+"""Admin for agents (sub-accounts) and routing groups. Logins, status and counters go through agents.services."""
 
+from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import UsernameField
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from backoffice.admin import ScopedAdminForm, ScopedModelAdmin, ScopedRelatedFieldListFilter
-from backoffice.errors import ApplicationError
-from backoffice.tenancy import caller_for
+from backoffice.errors import ApplicationError, InvalidInput
+from backoffice.tenancy import NOBODY, Caller, CallerRole, caller_for
 
-from .choices import AgentStatus
+from .choices import AgentRole, AgentStatus
 from .models import Agent, RoutingGroup
-from .services import agent_recount_active_chats, agent_set_status, routing_group_update
+from .services import agent_create, agent_recount_active_chats, agent_set_status, agent_update, routing_group_update
+
+_username_field = get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD)
+
+
+class AgentOwnerRuleMixin:
+    """Only owners and platform staff create an owner or change an owner's account (as in the API)."""
+
+    caller: Caller = NOBODY  # set by ``AgentAdmin.get_form`` on the fresh form class of each request
+
+    def _check_owner_rule(self, role: str | None) -> None:
+        previous = self.instance.role if self.instance.pk else None
+        touches_owner = AgentRole.OWNER in (role, previous)
+        if touches_owner and self.caller.role not in (CallerRole.OWNER, CallerRole.PLATFORM):
+            self.add_error("role", _("Only the shop owner may create or change an owner account."))
+
+
+class RoutingGroupChoiceField(forms.ModelMultipleChoiceField):
+    """Groups named with their shop: platform staff choose among every shop's groups, often of the same names."""
+
+    def label_from_instance(self, obj):
+        return f"{obj.shop} – {obj}"
+
+
+class AgentChangeForm(AgentOwnerRuleMixin, ScopedAdminForm):
+    class Meta:
+        model = Agent
+        fields = "__all__"
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if "role" in self.fields:
+            self._check_owner_rule(cleaned_data.get("role"))
+        return cleaned_data
+
+
+class AgentAddForm(AgentOwnerRuleMixin, ScopedAdminForm):
+    """Creates the login and the sub-account together through ``agent_create``.
+
+    The service runs at the end of validation, so what it refuses (a taken username, a weak password) becomes
+    an error on that field; the admin's add view wraps validation and saving in one transaction.
+    """
+
+    username = UsernameField(
+        label=_("username"),
+        max_length=_username_field.max_length,
+        validators=[UnicodeUsernameValidator()],
+        help_text=_username_field.help_text,
+    )
+    password = forms.CharField(
+        label=_("password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    routing_groups = RoutingGroupChoiceField(
+        label=_("routing groups"),
+        queryset=RoutingGroup.objects.select_related("shop").order_by("shop__name", "name"),
+        required=False,
+        widget=FilteredSelectMultiple(_("routing groups"), is_stacked=False),
+    )
+
+    class Meta:
+        model = Agent
+        fields = ("shop", "display_name", "role", "capacity")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["routing_groups"].queryset = self.fields["routing_groups"].queryset.for_caller(self.caller)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        self._check_owner_rule(cleaned_data.get("role"))
+        shop, groups = cleaned_data.get("shop"), cleaned_data.get("routing_groups")
+        if shop is not None and groups and any(group.shop_id != shop.pk for group in groups):
+            self.add_error("routing_groups", _("Every routing group must belong to the agent's shop."))
+        return cleaned_data
+
+    def _post_clean(self):
+        super()._post_clean()  # model validation first: the service's own full_clean then has nothing to refuse
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            self.instance = agent_create(
+                shop=data["shop"],
+                username=data["username"],
+                password=data["password"],
+                display_name=data["display_name"],
+                role=data["role"],
+                capacity=data["capacity"],
+                routing_groups=data["routing_groups"],
+            )
+        except InvalidInput as error:
+            self.add_error(error.field if error.field in self.fields else None, str(error.message))
+        except ValidationError as error:
+            self.add_error(None, error.messages)
+
+    def save(self, commit=True):
+        # agent_create saved the login, the agent and its groups during validation.
+        self.save_m2m = lambda: None
+        return self.instance
 
 
 @admin.register(Agent)
@@ -33,7 +139,9 @@ class AgentAdmin(ScopedModelAdmin):
     list_select_related = ("shop", "user")
     search_fields = ("display_name", "user__username")
     search_help_text = _("Display name or username; #42 finds the agent with id 42.")
-    autocomplete_fields = ("user", "shop")
+    autocomplete_fields = ("shop",)
+    form = AgentChangeForm
+    add_form = AgentAddForm
     # Status changes only through the actions (the service stamps status_changed_at and, later, takes queued
     # chats); the counters belong to the chat services.
     readonly_fields = ("status", "active_chats", "status_changed_at", "last_assigned_at", "created_at")
@@ -41,6 +149,9 @@ class AgentAdmin(ScopedModelAdmin):
     fieldsets = (
         (None, {"fields": ("user", "shop", "display_name", "role", "capacity")}),
         (_("Workload"), {"fields": ("status", "active_chats", "status_changed_at", "last_assigned_at", "created_at")}),
+    )
+    add_fieldsets = (
+        (None, {"fields": ("username", "password", "shop", "display_name", "role", "capacity", "routing_groups")}),
     )
     actions = ("set_status_online", "set_status_offline", "recount_active_chats")
 
@@ -54,14 +165,23 @@ class AgentAdmin(ScopedModelAdmin):
         )
         return super().get_queryset(request).annotate(group_total=Coalesce(Subquery(memberships), 0))
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "user" and not caller_for(request.user).is_platform:
-            # A shop's staff may only attach a fresh login: never staff, a superuser, an integration client
-            # or another shop's agent (that would move someone else's account into their shop).
-            kwargs["queryset"] = get_user_model()._default_manager.filter(
-                is_staff=False, is_superuser=False, agent__isnull=True, integration_client__isnull=True
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.caller = caller_for(request.user)  # a fresh class per call: safe to set
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return  # AgentAddForm created the login and the agent through agent_create
+        # Through the service: more capacity goes to the shop's queue at once.
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        if changed:
+            agent_update(agent=obj, **changed)
 
     @admin.display(description=_("active chats / capacity"), ordering="active_chats")
     def load(self, obj):

@@ -1,9 +1,11 @@
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from agents.choices import AgentRole
-from tests.agents.factories import AgentFactory, StaffUserFactory
+from tests.agents.factories import AgentFactory, StaffUserFactory, UserFactory
 from tests.shops.factories import IntegrationClientFactory, ShopFactory
 
 
@@ -83,3 +85,22 @@ def staff_client(staff_user):
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def shop_staff_admin_client(db):
+    """Log a shop's staff into the admin: ``shop_staff_admin_client(shop, "view_order", role=...)``.
+
+    Each call makes a staff user with a sub-account in ``shop`` (an owner unless ``role`` says otherwise) and the
+    given permission codenames, and returns a fresh Django test client logged in as that user.
+    """
+
+    def login(shop, *codenames: str, role: str = AgentRole.OWNER) -> Client:
+        user = UserFactory(is_staff=True)
+        AgentFactory(shop=shop, user=user, role=role)
+        user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return login

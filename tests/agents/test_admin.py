@@ -1,15 +1,18 @@
 """Admin for agents and routing groups: query counts, tenancy, actions that call services, form validation."""
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from agents import admin as agents_admin
 from agents.choices import AgentRole, AgentStatus
 from agents.models import Agent, RoutingGroup
+from agents.services import agent_update
 from chats.choices import ConversationStatus
-from tests.agents.factories import AgentFactory, RoutingGroupFactory, StaffUserFactory, UserFactory
+from tests.agents.factories import AgentFactory, RoutingGroupFactory, UserFactory
 from tests.chats.factories import ConversationFactory
 from tests.shops.factories import ShopFactory
 
@@ -18,15 +21,8 @@ pytestmark = pytest.mark.django_db
 AGENT_CHANGELIST = reverse("admin:agents_agent_changelist")
 GROUP_CHANGELIST = reverse("admin:agents_routinggroup_changelist")
 GROUP_ADD = reverse("admin:agents_routinggroup_add")
-
-
-def login_shop_staff(client, shop, *codenames):
-    """A shop owner given admin access: staff, with a sub-account in ``shop`` and the given permissions."""
-    user = UserFactory(is_staff=True)
-    AgentFactory(shop=shop, user=user, role=AgentRole.OWNER)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    client.force_login(user)
-    return client
+AGENT_ADD = reverse("admin:agents_agent_add")
+User = get_user_model()
 
 
 def _changelist(client, url):
@@ -42,11 +38,8 @@ def _messages(response):
 
 @pytest.mark.parametrize("url", [AGENT_CHANGELIST, GROUP_CHANGELIST])
 @pytest.mark.parametrize("caller", ["platform", "shop_staff"])
-def test_agent_admin_changelist_query_count_is_flat(client, admin_user, shop, url, caller):
-    if caller == "platform":
-        client.force_login(admin_user)
-    else:
-        login_shop_staff(client, shop, "view_agent", "view_routinggroup")
+def test_agent_admin_changelist_query_count_is_flat(admin_client, shop_staff_admin_client, shop, url, caller):
+    client = admin_client if caller == "platform" else shop_staff_admin_client(shop, "view_agent", "view_routinggroup")
 
     def grow(n):
         for _ in range(n):
@@ -62,10 +55,10 @@ def test_agent_admin_changelist_query_count_is_flat(client, admin_user, shop, ur
     assert big_queries == small_queries
 
 
-def test_agent_changelist_shop_staff_sees_only_their_shop(client, shop, other_shop):
+def test_agent_changelist_shop_staff_sees_only_their_shop(shop_staff_admin_client, shop, other_shop):
     own = AgentFactory(shop=shop)
     foreign = AgentFactory(shop=other_shop)
-    login_shop_staff(client, shop, "view_agent", "change_agent")
+    client = shop_staff_admin_client(shop, "view_agent", "change_agent")
     _, rows = _changelist(client, AGENT_CHANGELIST)
     assert own in rows and foreign not in rows
     assert {agent.shop_id for agent in rows} == {shop.pk}
@@ -102,9 +95,9 @@ def test_agent_admin_set_status_action_changes_status(admin_client, shop, action
     assert untouched.status == before
 
 
-def test_agent_admin_set_status_action_cannot_reach_another_shop(client, shop, other_shop):
+def test_agent_admin_set_status_action_cannot_reach_another_shop(shop_staff_admin_client, shop, other_shop):
     foreign = AgentFactory(shop=other_shop, status=AgentStatus.OFFLINE)
-    login_shop_staff(client, shop, "view_agent", "change_agent")
+    client = shop_staff_admin_client(shop, "view_agent", "change_agent")
     client.post(AGENT_CHANGELIST, {"action": "set_status_online", "_selected_action": [foreign.pk]})
     foreign.refresh_from_db()
     assert foreign.status == AgentStatus.OFFLINE
@@ -134,25 +127,114 @@ def test_agent_admin_status_and_counters_are_read_only(admin_client, shop):
     assert (agent.display_name, agent.capacity, agent.status, agent.active_chats) == ("Renamed", 8, "offline", 0)
 
 
-def test_agent_admin_add_attaches_an_existing_login(admin_client, shop):
-    user = UserFactory()
-    data = {"user": user.pk, "shop": shop.pk, "display_name": "New agent", "role": AgentRole.AGENT, "capacity": 4}
-    response = admin_client.post(reverse("admin:agents_agent_add"), data)
+def _new_agent(shop, **fields):
+    data = {"username": "new.agent", "password": "Lantern-Quiet-42", "shop": shop.pk, "display_name": "New agent"}
+    return data | {"role": AgentRole.AGENT, "capacity": 4} | fields
+
+
+def _add_form_errors(response):
+    assert response.status_code == 200, response.status_code
+    return response.context["adminform"].form.errors
+
+
+def test_agent_admin_add_creates_the_login_and_the_agent(admin_client, shop):
+    groups = RoutingGroupFactory.create_batch(2, shop=shop)
+    RoutingGroupFactory(shop=shop)
+    data = _new_agent(shop, routing_groups=[group.pk for group in groups])
+    response = admin_client.post(AGENT_ADD, data)
     assert response.status_code == 302
-    agent = Agent.objects.get(user=user)
-    assert (agent.shop, agent.status, agent.active_chats) == (shop, AgentStatus.OFFLINE, 0)
+    agent = Agent.objects.select_related("user").get(user__username="new.agent")
+    assert (agent.shop, agent.display_name, agent.role, agent.capacity) == (shop, "New agent", AgentRole.AGENT, 4)
+    assert (agent.status, agent.active_chats) == (AgentStatus.OFFLINE, 0)
+    assert set(agent.routing_groups.all()) == set(groups)
+    assert not agent.user.is_staff
+    assert Client().login(username="new.agent", password="Lantern-Quiet-42")
 
 
-def test_agent_admin_shop_staff_may_attach_only_a_fresh_login(client, shop, other_shop):
-    fresh = UserFactory()
-    staff = StaffUserFactory()
-    foreign_agent = AgentFactory(shop=other_shop)
-    login_shop_staff(client, shop, "view_agent", "add_agent")
-    form = client.get(reverse("admin:agents_agent_add")).context["adminform"].form
-    choices = set(form.fields["user"].queryset)
-    assert fresh in choices
-    assert staff not in choices and foreign_agent.user not in choices
+def test_agent_admin_add_form_has_no_user_field_and_scoped_choices(shop_staff_admin_client, shop, other_shop):
+    own_group = RoutingGroupFactory(shop=shop)
+    RoutingGroupFactory(shop=other_shop)
+    client = shop_staff_admin_client(shop, "view_agent", "add_agent")
+    response = client.get(AGENT_ADD)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "user" not in form.fields
+    assert {"username", "password", "routing_groups"} <= set(form.fields)
     assert list(form.fields["shop"].queryset) == [shop]
+    assert form.initial["shop"] == shop.pk
+    assert list(form.fields["routing_groups"].queryset) == [own_group]
+
+
+@pytest.mark.parametrize(
+    ("field", "fields"),
+    [
+        ("password", {"username": "fresh.agent", "password": "password"}),
+        ("password", {"username": "fresh.agent", "password": "fresh.agent1"}),
+        ("password", {"username": "fresh.agent", "password": "k9#x"}),
+        ("username", {"username": "New.Agent"}),
+        ("username", {"username": "new agent"}),
+    ],
+    ids=["common-password", "like-the-username", "too-short", "taken-username", "invalid-username"],
+)
+def test_agent_admin_add_refusals_are_form_errors_and_create_nothing(admin_client, shop, field, fields):
+    UserFactory(username="new.agent")  # taken: usernames compare case-insensitively
+    users_before = User.objects.count()
+    errors = _add_form_errors(admin_client.post(AGENT_ADD, _new_agent(shop, **fields)))
+    assert list(errors) == [field]
+    assert User.objects.count() == users_before
+    assert not Agent.objects.filter(display_name="New agent").exists()
+
+
+def test_agent_admin_add_refuses_groups_of_another_shop(admin_client, shop, other_shop):
+    foreign = RoutingGroupFactory(shop=other_shop)
+    errors = _add_form_errors(admin_client.post(AGENT_ADD, _new_agent(shop, routing_groups=[foreign.pk])))
+    assert "routing_groups" in errors
+    assert not User.objects.filter(username="new.agent").exists()
+
+
+def test_agent_admin_shop_owner_adds_agents_to_their_shop_only(shop_staff_admin_client, shop, other_shop):
+    client = shop_staff_admin_client(shop, "view_agent", "add_agent")
+    errors = _add_form_errors(client.post(AGENT_ADD, _new_agent(other_shop)))
+    assert "shop" in errors
+    assert not User.objects.filter(username="new.agent").exists()
+    assert not other_shop.agents.exists()
+
+    assert client.post(AGENT_ADD, _new_agent(shop, role=AgentRole.OWNER)).status_code == 302
+    assert Agent.objects.get(user__username="new.agent").shop == shop
+
+
+def test_agent_admin_supervisor_may_not_create_an_owner(shop_staff_admin_client, shop):
+    client = shop_staff_admin_client(shop, "view_agent", "add_agent", role=AgentRole.SUPERVISOR)
+    errors = _add_form_errors(client.post(AGENT_ADD, _new_agent(shop, role=AgentRole.OWNER)))
+    assert list(errors) == ["role"]
+    assert not User.objects.filter(username="new.agent").exists()
+
+    assert client.post(AGENT_ADD, _new_agent(shop, role=AgentRole.SUPERVISOR)).status_code == 302
+    assert Agent.objects.get(user__username="new.agent").role == AgentRole.SUPERVISOR
+
+
+def test_agent_admin_supervisor_may_not_promote_to_or_change_an_owner(shop_staff_admin_client, shop):
+    agent = AgentFactory(shop=shop, role=AgentRole.AGENT)
+    owner = AgentFactory(shop=shop, role=AgentRole.OWNER)
+    client = shop_staff_admin_client(shop, "view_agent", "change_agent", role=AgentRole.SUPERVISOR)
+    data = {"display_name": "Renamed", "capacity": 5}
+    for target, role in ((agent, AgentRole.OWNER), (owner, AgentRole.AGENT), (owner, AgentRole.OWNER)):
+        response = client.post(reverse("admin:agents_agent_change", args=[target.pk]), data | {"role": role})
+        assert "role" in _add_form_errors(response)
+    assert Agent.objects.get(pk=agent.pk).role == AgentRole.AGENT
+    assert Agent.objects.get(pk=owner.pk).role == AgentRole.OWNER
+
+
+def test_agent_admin_change_saves_through_the_service(admin_client, shop, monkeypatch):
+    agent = AgentFactory(shop=shop, capacity=2)
+    calls = []
+    monkeypatch.setattr(agents_admin, "agent_update", lambda **kwargs: calls.append(kwargs) or agent_update(**kwargs))
+    url = reverse("admin:agents_agent_change", args=[agent.pk])
+    data = {"display_name": agent.display_name, "role": AgentRole.AGENT, "capacity": 3}
+    assert admin_client.post(url, data).status_code == 302
+    assert calls == [{"agent": agent, "capacity": 3}]
+    agent.refresh_from_db()
+    assert agent.capacity == 3
 
 
 def test_routing_group_admin_make_default_moves_the_flag(admin_client, shop):
@@ -215,10 +297,10 @@ def test_routing_group_admin_refuses_members_of_another_shop(admin_client, shop,
     assert list(RoutingGroup.objects.get(name="Pre-sales").members.all()) == [own]
 
 
-def test_routing_group_admin_member_choices_are_the_callers_agents(client, shop, other_shop):
+def test_routing_group_admin_member_choices_are_the_callers_agents(shop_staff_admin_client, shop, other_shop):
     own = AgentFactory(shop=shop)
     AgentFactory(shop=other_shop)
-    login_shop_staff(client, shop, "view_routinggroup", "add_routinggroup", "view_agent")
+    client = shop_staff_admin_client(shop, "view_routinggroup", "add_routinggroup", "view_agent")
     form = client.get(GROUP_ADD).context["adminform"].form
     assert own in form.fields["members"].queryset
     assert {agent.shop_id for agent in form.fields["members"].queryset} == {shop.pk}

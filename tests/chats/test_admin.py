@@ -4,17 +4,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from agents.choices import AgentRole
 from chats.admin import TranscriptInline
 from chats.choices import ConversationStatus, Sender
-from chats.models import Conversation
-from tests.agents.factories import AgentFactory, RoutingGroupFactory, UserFactory
+from chats.models import Conversation, Message
+from tests.agents.factories import AgentFactory, RoutingGroupFactory
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.shops.factories import ShopFactory
 
@@ -22,15 +20,6 @@ pytestmark = pytest.mark.django_db
 
 CONVERSATION_CHANGELIST = reverse("admin:chats_conversation_changelist")
 MESSAGE_CHANGELIST = reverse("admin:chats_message_changelist")
-
-
-def login_shop_staff(client, shop, *codenames):
-    """A shop owner given admin access: staff, with a sub-account in ``shop`` and the given permissions."""
-    user = UserFactory(is_staff=True)
-    AgentFactory(shop=shop, user=user, role=AgentRole.OWNER)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    client.force_login(user)
-    return client
 
 
 def _changelist(client, url):
@@ -54,11 +43,10 @@ def _grow(shop, n):
 
 @pytest.mark.parametrize("url", [CONVERSATION_CHANGELIST, MESSAGE_CHANGELIST])
 @pytest.mark.parametrize("caller", ["platform", "shop_staff"])
-def test_chat_changelist_query_count_is_flat(client, admin_user, shop, url, caller):
-    if caller == "platform":
-        client.force_login(admin_user)
-    else:
-        login_shop_staff(client, shop, "view_conversation", "view_message")
+def test_chat_changelist_query_count_is_flat(admin_client, shop_staff_admin_client, shop, url, caller):
+    client = (
+        admin_client if caller == "platform" else shop_staff_admin_client(shop, "view_conversation", "view_message")
+    )
     _grow(shop, 3)
     small_queries, small_rows = _changelist(client, url)
     _grow(shop, 6)
@@ -78,11 +66,11 @@ def test_message_changelist_runs_no_unbounded_count(admin_client, shop):
             assert re.search(r'FROM \(SELECT .* FROM "chats_message".* LIMIT \d+\) subquery', sql), sql
 
 
-def test_conversation_changelist_shop_staff_sees_only_their_shop(client, shop, other_shop):
+def test_conversation_changelist_shop_staff_sees_only_their_shop(shop_staff_admin_client, shop, other_shop):
     own = ConversationFactory(shop=shop)
     foreign = ConversationFactory(shop=other_shop)
     foreign_message = MessageFactory(conversation=foreign)
-    login_shop_staff(client, shop, "view_conversation", "change_conversation", "view_message")
+    client = shop_staff_admin_client(shop, "view_conversation", "change_conversation", "view_message")
     _, rows = _changelist(client, CONVERSATION_CHANGELIST)
     assert rows == [own]
     _, messages = _changelist(client, MESSAGE_CHANGELIST)
@@ -96,10 +84,10 @@ def test_conversation_changelist_shop_staff_sees_only_their_shop(client, shop, o
         assert "doesn’t exist" in str(list(response.context["messages"])[0]), url
 
 
-def test_conversation_admin_agent_autocomplete_is_scoped(client, shop, other_shop):
+def test_conversation_admin_agent_autocomplete_is_scoped(shop_staff_admin_client, shop, other_shop):
     own = AgentFactory(shop=shop)
     AgentFactory(shop=other_shop)
-    login_shop_staff(client, shop, "view_conversation", "view_agent")
+    client = shop_staff_admin_client(shop, "view_conversation", "view_agent")
     response = client.get(
         reverse("admin:autocomplete"), {"app_label": "chats", "model_name": "conversation", "field_name": "agent"}
     )
@@ -183,3 +171,23 @@ def test_conversation_search_by_buyer_nick_and_id(admin_client, shop):
         _, rows = _changelist(admin_client, f"{CONVERSATION_CHANGELIST}?q={term.replace('#', '%23')}")
         assert rows == [conversation], term
     assert Conversation.objects.count() == 2
+
+
+@pytest.mark.parametrize("caller", ["platform", "shop_staff"])
+def test_chat_history_cannot_be_deleted_in_the_admin(admin_client, shop_staff_admin_client, shop, caller):
+    codenames = ("view_conversation", "delete_conversation", "view_message", "delete_message")
+    client = admin_client if caller == "platform" else shop_staff_admin_client(shop, *codenames)
+    conversation = ConversationFactory(shop=shop)
+    message = MessageFactory(conversation=conversation)
+    for model, obj in (("conversation", conversation), ("message", message)):
+        assert client.get(reverse(f"admin:chats_{model}_delete", args=[obj.pk])).status_code == 403, model
+        assert client.post(reverse(f"admin:chats_{model}_delete", args=[obj.pk]), {"post": "yes"}).status_code == 403
+        changelist = reverse(f"admin:chats_{model}_changelist")
+        action_form = client.get(changelist).context["action_form"]
+        actions = [name for name, _ in action_form.fields["action"].choices] if action_form else []
+        assert "delete_selected" not in actions, model
+        client.post(changelist, {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"})
+    assert Conversation.objects.filter(pk=conversation.pk).exists()
+    assert Message.objects.filter(pk=message.pk).exists()
+    page = client.get(reverse("admin:chats_conversation_change", args=[conversation.pk]))
+    assert page.context["has_delete_permission"] is False

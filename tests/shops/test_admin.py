@@ -1,29 +1,17 @@
 """Admin for shops and marketplace data: query counts, and a shop's staff confined to their shop."""
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from agents.choices import AgentRole
 from shops.models import Order
-from tests.agents.factories import AgentFactory, UserFactory
 from tests.shops.factories import BuyerFactory, IntegrationClientFactory, OrderFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db
 
 ORDER_CHANGELIST = reverse("admin:shops_order_changelist")
 ORDER_ADD = reverse("admin:shops_order_add")
-
-
-def login_shop_staff(client, shop, *codenames):
-    """A shop owner given admin access: staff, with a sub-account in ``shop`` and the given permissions."""
-    user = UserFactory(is_staff=True)
-    AgentFactory(shop=shop, user=user, role=AgentRole.OWNER)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    client.force_login(user)
-    return client
 
 
 def _changelist(client, url):
@@ -34,11 +22,8 @@ def _changelist(client, url):
 
 
 @pytest.mark.parametrize("caller", ["platform", "shop_staff"])
-def test_order_changelist_query_count_is_flat(client, admin_user, shop, caller):
-    if caller == "platform":
-        client.force_login(admin_user)
-    else:
-        login_shop_staff(client, shop, "view_order")
+def test_order_changelist_query_count_is_flat(admin_client, shop_staff_admin_client, shop, caller):
+    client = admin_client if caller == "platform" else shop_staff_admin_client(shop, "view_order")
 
     def grow(n):
         for _ in range(n):
@@ -53,25 +38,25 @@ def test_order_changelist_query_count_is_flat(client, admin_user, shop, caller):
     assert big_queries == small_queries
 
 
-def test_order_changelist_shop_staff_sees_only_their_shop(client, shop, other_shop):
+def test_order_changelist_shop_staff_sees_only_their_shop(shop_staff_admin_client, shop, other_shop):
     own = OrderFactory(shop=shop)
     OrderFactory(shop=other_shop)
-    login_shop_staff(client, shop, "view_order")
+    client = shop_staff_admin_client(shop, "view_order")
     _, rows = _changelist(client, ORDER_CHANGELIST)
     assert rows == [own]
 
 
-def test_order_admin_other_shops_order_is_unreachable(client, shop, other_shop):
+def test_order_admin_other_shops_order_is_unreachable(shop_staff_admin_client, shop, other_shop):
     foreign = OrderFactory(shop=other_shop)
-    login_shop_staff(client, shop, "view_order", "change_order", "delete_order")
+    client = shop_staff_admin_client(shop, "view_order", "change_order", "delete_order")
     for view in ("change", "history", "delete"):
         response = client.get(reverse(f"admin:shops_order_{view}", args=[foreign.pk]), follow=True)
         assert response.redirect_chain[0][1] == 302, view
         assert "doesn’t exist" in str(list(response.context["messages"])[0]), view
 
 
-def test_order_add_form_offers_only_the_callers_shop(client, shop, other_shop):
-    login_shop_staff(client, shop, "view_order", "add_order", "view_shop")
+def test_order_add_form_offers_only_the_callers_shop(shop_staff_admin_client, shop, other_shop):
+    client = shop_staff_admin_client(shop, "view_order", "add_order", "view_shop")
     response = client.get(ORDER_ADD)
     assert response.status_code == 200
     form = response.context["adminform"].form
@@ -84,9 +69,9 @@ def test_order_add_form_offers_only_the_callers_shop(client, shop, other_shop):
     assert [item["id"] for item in autocomplete.json()["results"]] == [str(shop.pk)]
 
 
-def test_order_add_by_shop_staff_refuses_another_shop(client, shop, other_shop):
+def test_order_add_by_shop_staff_refuses_another_shop(shop_staff_admin_client, shop, other_shop):
     buyer = OrderFactory(shop=shop).buyer  # a buyer of this shop: one the shop's staff may pick
-    login_shop_staff(client, shop, "view_order", "add_order")
+    client = shop_staff_admin_client(shop, "view_order", "add_order")
     data = {"buyer": buyer.pk, "external_id": "T-NEW", "amount": "10.00", "status": "success"}
     data |= {"placed_at_0": "2024-05-01", "placed_at_1": "10:00:00"}
 
@@ -100,15 +85,15 @@ def test_order_add_by_shop_staff_refuses_another_shop(client, shop, other_shop):
     assert Order.objects.get(external_id="T-NEW").shop == shop
 
 
-def test_order_changelist_shop_filter_lists_only_the_callers_shop(client, admin_user, shop, other_shop):
-    login_shop_staff(client, shop, "view_order")
-    response = client.get(ORDER_CHANGELIST)
+def test_order_changelist_shop_filter_lists_only_the_callers_shop(
+    admin_client, shop_staff_admin_client, shop, other_shop
+):
+    response = shop_staff_admin_client(shop, "view_order").get(ORDER_CHANGELIST)
     # One choice only: Django hides the filter, and another shop's name appears nowhere.
     assert [spec for spec in response.context["cl"].filter_specs if spec.title == "shop"] == []
     assert other_shop.name not in response.content.decode()
 
-    client.force_login(admin_user)
-    response = client.get(ORDER_CHANGELIST)
+    response = admin_client.get(ORDER_CHANGELIST)
     (shop_filter,) = [spec for spec in response.context["cl"].filter_specs if spec.title == "shop"]
     assert {pk for pk, _ in shop_filter.lookup_choices} == {shop.pk, other_shop.pk}
 
@@ -132,8 +117,8 @@ def test_order_admin_duplicate_external_id_on_change_is_a_form_error(admin_clien
     assert order.external_id == "T-2"
 
 
-def test_shop_admin_shop_staff_change_their_shop_but_not_add_or_delete(client, shop, other_shop):
-    login_shop_staff(client, shop, "view_shop", "add_shop", "change_shop", "delete_shop")
+def test_shop_admin_shop_staff_change_their_shop_but_not_add_or_delete(shop_staff_admin_client, shop, other_shop):
+    client = shop_staff_admin_client(shop, "view_shop", "add_shop", "change_shop", "delete_shop")
     assert client.get(reverse("admin:shops_shop_add")).status_code == 403
     assert client.get(reverse("admin:shops_shop_delete", args=[shop.pk])).status_code == 403
     assert client.get(reverse("admin:shops_shop_change", args=[shop.pk])).status_code == 200
@@ -142,17 +127,17 @@ def test_shop_admin_shop_staff_change_their_shop_but_not_add_or_delete(client, s
     assert rows == [shop]
 
 
-def test_integration_client_admin_is_for_platform_staff_only(client, admin_client, shop):
+def test_integration_client_admin_is_for_platform_staff_only(shop_staff_admin_client, admin_client, shop):
     IntegrationClientFactory(shops=[shop])
-    login_shop_staff(client, shop, "view_integrationclient", "change_integrationclient")
+    client = shop_staff_admin_client(shop, "view_integrationclient", "change_integrationclient")
     assert client.get(reverse("admin:shops_integrationclient_changelist")).status_code == 403
     assert admin_client.get(reverse("admin:shops_integrationclient_changelist")).status_code == 200
 
 
-def test_buyer_admin_is_read_only_for_shop_staff(client, shop):
+def test_buyer_admin_is_read_only_for_shop_staff(shop_staff_admin_client, shop):
     buyer = OrderFactory(shop=shop).buyer
     BuyerFactory()  # never dealt with this shop: invisible to its staff
-    login_shop_staff(client, shop, "view_buyer", "change_buyer")
+    client = shop_staff_admin_client(shop, "view_buyer", "change_buyer")
     _, rows = _changelist(client, reverse("admin:shops_buyer_changelist"))
     assert rows == [buyer]
     url = reverse("admin:shops_buyer_change", args=[buyer.pk])
