@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from backoffice.errors import InvalidInput
 from shops.models import Shop
 
+from .choices import AgentStatus
 from .models import Agent, RoutingGroup
 
 
@@ -52,6 +53,9 @@ def agent_create(
 
 @transaction.atomic
 def agent_update(*, agent: Agent, password: str | None = None, routing_groups=None, **fields) -> Agent:
+    """Change a sub-account; more room (capacity raised, or new groups) goes to the shop's queue at once."""
+    agent = Agent.objects.select_for_update().select_related("user").get(pk=agent.pk)
+    old_capacity = agent.capacity
     for name, value in fields.items():
         setattr(agent, name, value)
     agent.full_clean()
@@ -62,18 +66,47 @@ def agent_update(*, agent: Agent, password: str | None = None, routing_groups=No
         agent.user.save(update_fields=["password"])
     if routing_groups is not None:
         agent.routing_groups.set(routing_groups)
+    if agent.capacity > old_capacity or routing_groups is not None:
+        _offer_queue(agent)
     return agent
 
 
+def _offer_queue(agent: Agent) -> None:
+    from chats.services import queue_drain
+
+    if agent.status == AgentStatus.ONLINE:
+        queue_drain(shop_id=agent.shop_id)
+
+
 @transaction.atomic
-def agent_set_status(*, agent: Agent, status: str) -> Agent:
-    """Change an agent's status; a repeated status changes nothing (not even ``status_changed_at``)."""
+def agent_set_status(*, agent: Agent, status: str, actor_id: int | None = None) -> Agent:
+    """Change an agent's status; a repeated status changes nothing (not even ``status_changed_at``).
+
+    An agent coming online takes the oldest queued chats it has room for. Chats it already serves stay with it
+    whatever its status (busy and away agents get no new chats; auto-replies tell buyers).
+    """
+    from chats.choices import EventKind
+    from chats.services.events import event_record
+
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
-    if agent.status != status:
-        agent.status = status
-        agent.status_changed_at = timezone.now()
-        agent.full_clean()
-        agent.save(update_fields=["status", "status_changed_at"])
+    if agent.status == status:
+        return agent
+    previous, now = agent.status, timezone.now()
+    agent.status = status
+    agent.status_changed_at = now
+    agent.full_clean()
+    agent.save(update_fields=["status", "status_changed_at"])
+    event_record(
+        shop_id=agent.shop_id,
+        kind=EventKind.AGENT_STATUS,
+        at=now,
+        agent_id=agent.pk,
+        actor_id=actor_id,
+        outcome=status,
+        detail={"from": previous},
+    )
+    _offer_queue(agent)
+    agent.refresh_from_db()
     return agent
 
 
@@ -93,6 +126,10 @@ def agent_recount_active_chats(*, shop_ids: Iterable[int] | None = None) -> int:
     return agents.update(active_chats=Coalesce(Subquery(count), 0))
 
 
+def _routing_changed(shop_id: int) -> None:
+    Shop.objects.filter(pk=shop_id).update(routing_version=F("routing_version") + 1)
+
+
 def _group_save(group: RoutingGroup, members) -> RoutingGroup:
     clash = RoutingGroup.objects.filter(shop=group.shop, name__iexact=group.name).exclude(pk=group.pk)
     if clash.exists():
@@ -102,8 +139,12 @@ def _group_save(group: RoutingGroup, members) -> RoutingGroup:
         RoutingGroup.objects.filter(shop=group.shop, is_default=True).exclude(pk=group.pk).update(is_default=False)
     group.full_clean()
     group.save()
+    _routing_changed(group.shop_id)
     if members is not None:
         group.members.set(members)
+        from chats.services import queue_drain
+
+        queue_drain(shop_id=group.shop_id)  # new members may have room for queued chats
     return group
 
 
@@ -122,4 +163,5 @@ def routing_group_update(*, group: RoutingGroup, members=None, **fields) -> Rout
 
 @transaction.atomic
 def routing_group_delete(*, group: RoutingGroup) -> None:
+    _routing_changed(group.shop_id)
     group.delete()

@@ -1,19 +1,25 @@
 """Admin for conversations and messages: for looking, not for chatting.
 
 Conversations start and move (bot, queue, agent, group, end) only through the chat services, and messages
-arrive through the API, so the admin shows them read-only. Both tables grow without bound: see
+arrive through the API, so the admin shows them read-only. Both are history that metrics (and agents'
+``active_chats`` counters) depend on: nobody deletes them here. Both tables grow without bound: see
 ``BigTableModelAdmin``.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from backoffice.admin import BigTableModelAdmin, ReadOnlyTabularInline, ScopedRelatedFieldListFilter
 
+from . import admin_lifecycle  # noqa: F401 -- registers the FAQ and service-event admins
+from .choices import ClosedBy, ConversationStatus
 from .models import Conversation, Message
+from .selectors import queue_position_expression
+from .services import conversation_close
 
 TRANSCRIPT_LIMIT = 200
 
@@ -30,6 +36,9 @@ class TranscriptInline(ReadOnlyTabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("agent")
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # history: stated here too, whatever the base inline allows
+
 
 @admin.register(Conversation)
 class ConversationAdmin(BigTableModelAdmin):
@@ -42,11 +51,13 @@ class ConversationAdmin(BigTableModelAdmin):
         "group",
         "phase",
         "entry_point",
+        "queue_position",
         "started_at",
         "ended_at",
     )
     list_filter = (
         "status",
+        "closed_by",
         "phase",
         "entry_point",
         "transfer_entry_visible",
@@ -65,21 +76,65 @@ class ConversationAdmin(BigTableModelAdmin):
         "agent",
         "group",
         "transfer_entry_visible",
+        "buyer_exposed",
+        "queue_position",
         "started_at",
         "queued_at",
+        "transfer_requested_at",
+        "assigned_at",
         "last_message_at",
         "ended_at",
+        "closed_by",
         "all_messages",
     )
     fieldsets = (
         (None, {"fields": ("shop", "buyer", "entry_point", "entry_ref", "phase")}),
-        (_("Service"), {"fields": ("status", "agent", "group", "transfer_entry_visible")}),
-        (_("Times"), {"fields": ("started_at", "queued_at", "last_message_at", "ended_at")}),
+        (
+            _("Service"),
+            {"fields": ("status", "queue_position", "agent", "group", "transfer_entry_visible", "buyer_exposed")},
+        ),
+        (
+            _("Times"),
+            {
+                "fields": (
+                    "started_at",
+                    "transfer_requested_at",
+                    "queued_at",
+                    "assigned_at",
+                    "last_message_at",
+                    "ended_at",
+                    "closed_by",
+                )
+            },
+        ),
         (None, {"fields": ("all_messages",)}),
     )
     inlines = (TranscriptInline,)
+    actions = ("force_close",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(annotated_queue_position=queue_position_expression())
+
+    @admin.display(description=_("queue position"))
+    def queue_position(self, obj):
+        return getattr(obj, "annotated_queue_position", None)
+
+    @admin.action(description=_("Force-close selected chats"))
+    def force_close(self, request, queryset):
+        """Ends the chats through the chat service, so seats are freed and the queue moves on."""
+        ids = list(queryset.exclude(status=ConversationStatus.ENDED).values_list("pk", flat=True))
+        for conversation_id in ids:
+            conversation_close(conversation_id=conversation_id, closed_by=ClosedBy.SYSTEM, actor_id=request.user.pk)
+        self.message_user(
+            request,
+            ngettext("%(count)d chat closed.", "%(count)d chats closed.", len(ids)) % {"count": len(ids)},
+            messages.SUCCESS,
+        )
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
     @admin.display(description=_("messages"))

@@ -23,5 +23,33 @@ class Sender(models.TextChoices):
     OFFICIAL = "official", _("Official platform message")
 
 
+class ClosedBy(models.TextChoices):
+    AGENT = "agent", _("Agent")
+    BUYER = "buyer", _("Buyer")
+    IDLE = "idle", _("Idle timeout")
+    SYSTEM = "system", _("System or operations")
+
+
+class TransferOutcome(models.TextChoices):
+    ASSIGNED = "assigned", _("Assigned to an agent")
+    QUEUED = "queued", _("Queued")
+    FAILED_OFFLINE = "failed_offline", _("Failed: no agent online")
+    FAILED_BUSY = "failed_busy", _("Failed: every agent at capacity")
+    ALREADY_ASSIGNED = "already_assigned", _("Already assigned")
+
+
+class EventKind(models.TextChoices):
+    """What the service-event log records (who, what, when) for supervisors and metrics."""
+
+    STARTED = "started", _("Chat started")
+    TRANSFER_REQUESTED = "transfer_requested", _("Transfer to human requested")
+    ASSIGNED = "assigned", _("Assigned to an agent")
+    QUEUED = "queued", _("Queued")
+    ROUTING_FAILED = "routing_failed", _("Routing failed")
+    TRANSFERRED = "transferred", _("Transferred by an agent")
+    CLOSED = "closed", _("Chat ended")
+    AGENT_STATUS = "agent_status", _("Agent status changed")
+
+
 class MessageFlag(models.TextChoices):
     SUSPICIOUS_LINK = "suspicious_link", _("Suspicious link")

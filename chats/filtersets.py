@@ -2,7 +2,7 @@ from django_filters import rest_framework as filters
 
 from backoffice.api.tenancy import ScopedFilterSet
 
-from .models import Conversation, Message
+from .models import Conversation, FaqEntry, Message
 
 
 class ConversationFilter(ScopedFilterSet):
@@ -21,3 +21,11 @@ class MessageFilter(ScopedFilterSet):
     class Meta:
         model = Message
         fields = ["sender", "agent", "is_auto_reply"]
+
+
+class FaqEntryFilter(ScopedFilterSet):
+    q = filters.CharFilter(field_name="question", lookup_expr="icontains")
+
+    class Meta:
+        model = FaqEntry
+        fields = ["shop", "enabled"]

@@ -1,5 +1,6 @@
 """Conversations (chats) between a buyer and a shop, and their messages."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -10,7 +11,7 @@ from backoffice.tenancy import Caller, CallerRole, ShopScopedQuerySet
 from shops.choices import ServicePhase
 from shops.models import Buyer, Shop
 
-from .choices import ConversationStatus, EntryPoint, Sender
+from .choices import ClosedBy, ConversationStatus, EntryPoint, EventKind, Sender
 
 MESSAGE_BODY_MAX_LENGTH = 5000
 
@@ -51,8 +52,16 @@ class Conversation(models.Model):
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     transfer_entry_visible = models.BooleanField(_("transfer-to-human entry visible"), default=False)
+    buyer_exposed = models.BooleanField(
+        _("buyer in the exposure bucket"),
+        default=False,
+        help_text=_("Kept for comparing exposed and unexposed buyers."),
+    )
     queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    transfer_requested_at = models.DateTimeField(_("transfer to human requested at"), null=True, blank=True)
+    assigned_at = models.DateTimeField(_("first assigned to a human at"), null=True, blank=True)
     last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True)
+    closed_by = models.CharField(_("ended by"), max_length=8, choices=ClosedBy.choices, blank=True)
 
     objects = ConversationQuerySet.as_manager()
 
@@ -132,3 +141,79 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_sender_display()}: {self.body[:40]}"
+
+
+class FaqEntry(models.Model):
+    """One entry of a shop's knowledge base: the service assistant answers buyer messages that match it."""
+
+    tenancy_path = "shop"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="faq_entries", verbose_name=_("shop"))
+    question = models.CharField(_("question"), max_length=200)
+    keywords = models.JSONField(_("keywords"), default=list, blank=True)
+    answer = models.TextField(_("answer"), max_length=2000)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    objects = ShopScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("FAQ entry")
+        verbose_name_plural = _("FAQ entries")
+        ordering = ["shop_id", "pk"]
+        indexes = [models.Index(fields=["shop", "enabled"], name="faq_shop_enabled")]
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class ServiceEvent(models.Model):
+    """An append-only record of what happened to a chat or an agent: requests, assignments, transfers, ends."""
+
+    tenancy_path = "shop"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="service_events", verbose_name=_("shop"))
+    kind = models.CharField(_("kind"), max_length=24, choices=EventKind.choices)
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("conversation"),
+    )
+    agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="events", verbose_name=_("agent")
+    )
+    from_agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("from agent")
+    )
+    group = models.ForeignKey(
+        RoutingGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("group")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    outcome = models.CharField(_("outcome"), max_length=24, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    objects = ShopScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("service event")
+        verbose_name_plural = _("service events")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="service_event_kind_valid")]
+        indexes = [
+            models.Index(fields=["shop", "kind", "created_at"], name="event_shop_kind_at"),
+            models.Index(fields=["conversation", "created_at"], name="event_conversation_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from agents.models import Agent
 from backoffice.admin import BigTableModelAdmin, ScopedModelAdmin, ScopedRelatedFieldListFilter
 
-from .models import AfterSalesEvent, Buyer, Footprint, IntegrationClient, Order, Shop
+from .models import AfterSalesEvent, Buyer, Footprint, IntegrationClient, Order, RolloutConfig, Shop
 
 
 def _count_of(queryset, column: str):
@@ -52,6 +52,13 @@ class ShopAdmin(ScopedModelAdmin):
                     "idle_close_minutes",
                     "missed_followup_minutes",
                 )
+            },
+        ),
+        (
+            _("Service assistant texts"),
+            {
+                "fields": ("bot_greeting", "bot_fallback_text", "queue_message", "offline_message", "busy_message"),
+                "description": _("Leave a text blank to use the platform's default in the buyer's language."),
             },
         ),
     )
@@ -146,3 +153,22 @@ class AfterSalesEventAdmin(ShopOwnedAdmin):
     list_filter = ("kind", ("occurred_at", admin.DateFieldListFilter), ("shop", ScopedRelatedFieldListFilter))
     search_fields = ("buyer__nick__exact",)
     search_help_text = _("Exact buyer nick; #42 finds the event with id 42.")
+
+
+@admin.register(RolloutConfig)
+class RolloutConfigAdmin(ScopedModelAdmin):
+    """The one rollout configuration of the transfer-to-human entry: the changelist opens it directly."""
+
+    fields = ("exposure_percent", "salt", "small_tier_start", "large_tier_start", "updated_at")
+    readonly_fields = ("updated_at",)
+    platform_only_permissions = ("view", "add", "change", "delete")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        RolloutConfig.current()  # the one row exists before anyone looks for it
+        return super().get_queryset(request)

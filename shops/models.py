@@ -1,6 +1,7 @@
 """Shops and the marketplace data integration clients post about them: buyers, orders, footprints, events."""
 
 import zoneinfo
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -46,7 +47,17 @@ class Shop(models.Model):
     missed_followup_minutes = models.PositiveIntegerField(
         _("missed follow-up after (minutes)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(1440)]
     )
+    # Texts the service assistant sends; blank means the platform's default text in the buyer's language.
+    bot_greeting = models.CharField(_("assistant greeting"), max_length=500, blank=True)
+    bot_fallback_text = models.CharField(_("assistant fallback answer"), max_length=500, blank=True)
+    queue_message = models.CharField(
+        _("queue message"), max_length=500, blank=True, help_text=_("“{position}” is replaced by the queue position.")
+    )
+    offline_message = models.CharField(_("no agent online message"), max_length=500, blank=True)
+    busy_message = models.CharField(_("all agents busy message"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), default=dj_timezone.now, editable=False)
+    # Bumped whenever the shop's routing groups change, so routers can cache the group rules per version.
+    routing_version = models.PositiveIntegerField(_("routing rules version"), default=0, editable=False)
 
     objects = ShopScopedQuerySet.as_manager()
 
@@ -74,6 +85,10 @@ class Shop(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def idle_close_minutes_delta(self) -> timedelta:
+        return timedelta(minutes=self.idle_close_minutes)
 
 
 class IntegrationClient(models.Model):
@@ -274,3 +289,37 @@ class AfterSalesEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.occurred_at:%Y-%m-%d}"
+
+
+class RolloutConfig(models.Model):
+    """The platform-wide rollout of the transfer-to-human entry (one row; edited by operations staff).
+
+    Shops join by tier of daily average reception volume on the tier's start date; buyers see the entry when
+    a stable hash of (buyer id, salt) falls below the exposure percentage, so raising it only adds buyers.
+    """
+
+    TIER_THRESHOLD = 1000
+
+    small_tier_start = models.DateField(_("start date for shops under 1000 chats/day"), default=date(2022, 8, 30))
+    large_tier_start = models.DateField(_("start date for shops with 1000+ chats/day"), default=date(2022, 9, 30))
+    exposure_percent = models.PositiveSmallIntegerField(
+        _("exposure percentage"), default=100, validators=[MaxValueValidator(100)]
+    )
+    salt = models.CharField(_("bucket salt"), max_length=64, default="transfer-entry-2022")
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("transfer-entry rollout")
+        verbose_name_plural = _("transfer-entry rollout")
+        constraints = [
+            models.CheckConstraint(condition=Q(exposure_percent__lte=100), name="rollout_exposure_percent_range"),
+            models.CheckConstraint(condition=Q(pk=1), name="rollout_single_row"),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Transfer-entry rollout: %(percent)s%% of buyers") % {"percent": self.exposure_percent})
+
+    @classmethod
+    def current(cls) -> "RolloutConfig":
+        config, _created = cls.objects.get_or_create(pk=1)
+        return config

@@ -62,7 +62,9 @@ class AgentViewSet(ScopedModelViewSet):
             raise NotAllowed(_("Agents may change only their own status."))
         serializer = AgentStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        agent = services.agent_set_status(agent=agent, status=serializer.validated_data["status"])
+        agent = services.agent_set_status(
+            agent=agent, status=serializer.validated_data["status"], actor_id=request.user.pk
+        )
         agent = self.get_queryset().get(pk=agent.pk)
         return Response(AgentSerializer(agent, context=self.get_serializer_context()).data)
 

@@ -5,6 +5,7 @@ from . import views
 
 router = SimpleRouter()
 router.register("conversations", views.ConversationViewSet, basename="conversation")
+router.register("faq-entries", views.FaqEntryViewSet, basename="faq-entry")
 
 urlpatterns = [
     *router.urls,

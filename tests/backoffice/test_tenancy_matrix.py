@@ -36,10 +36,28 @@ def _object_routes():
     return [(name, route, cb) for name, route, cb in _api_patterns() if "pk>" in route or "<pk>" in route]
 
 
+WORLD_KEYS = (
+    "shop",
+    "agent",
+    "routing-group",
+    "buyer",
+    "order",
+    "footprint",
+    "after-sales-event",
+    "conversation",
+    "conversation-messages",
+    "faq-entry",
+)
+
+
 def _basename(name: str) -> str:
-    for suffix in ("-detail", "-status"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
+    """The world key of a route name: ``agent-detail`` and ``agent-status`` address an ``agent``."""
+    name = name.removesuffix("-detail")
+    if name in WORLD_KEYS:
+        return name
+    for key in sorted(WORLD_KEYS, key=len, reverse=True):
+        if name.startswith(key + "-"):
+            return key
     return name
 
 
@@ -63,10 +81,8 @@ def worlds():
 
 def test_matrix_covers_every_object_route():
     routes = {_basename(name) for name, _route, _cb in _object_routes()}
-    world_keys = {"shop", "agent", "routing-group", "buyer", "order", "footprint", "after-sales-event"}
-    world_keys |= {"conversation", "conversation-messages"}
-    assert routes <= world_keys, f"routes without a tenancy fixture: {routes - world_keys}"
-    assert len(routes) >= 8
+    assert routes <= set(WORLD_KEYS), f"routes without a tenancy fixture: {routes - set(WORLD_KEYS)}"
+    assert len(routes) >= 9
 
 
 @pytest.mark.parametrize("caller_kind", ["owner", "agent", "integration"])
@@ -110,6 +126,7 @@ LIST_ROUTES = {
     "/api/v1/footprints/": "footprint",
     "/api/v1/after-sales-events/": "after-sales-event",
     "/api/v1/conversations/": "conversation",
+    "/api/v1/faq-entries/": "faq-entry",
 }
 
 
@@ -213,6 +230,9 @@ def _writable_cases(mine, theirs):
         (owner, "/api/v1/routing-groups/", {"shop": theirs.shop.pk, "name": "G"}, "shop"),
         (owner, f"/api/v1/agents/{mine.agent.pk}/", {"groups": [theirs.group.pk]}, "groups"),
         (owner, f"/api/v1/routing-groups/{mine.group.pk}/", {"members": [theirs.agent.pk]}, "members"),
+        (owner, "/api/v1/faq-entries/", {"shop": theirs.shop.pk, "question": "Q", "answer": "A"}, "shop"),
+        (owner, f"/api/v1/conversations/{mine.conversation.pk}/transfer/", {"agent": theirs.agent.pk}, "agent"),
+        (owner, f"/api/v1/conversations/{mine.conversation.pk}/transfer/", {"group": theirs.group.pk}, "group"),
     ]
 
 
@@ -230,7 +250,7 @@ def test_foreign_id_in_writable_relation_is_400_and_writes_nothing(worlds):
     before = totals()
     for user, url, body, field in _writable_cases(mine, theirs):
         client = client_for(user)
-        method = client.patch if url.rstrip("/").split("/")[-1].isdigit() else client.post
+        method = client.patch if url.rstrip("/").split("/")[-1].isdigit() else client.post  # PATCH a detail URL
         response = method(url, body, format="json")
         assert response.status_code == 400, (url, body, response.status_code, response.content)
         assert field in response.json(), (url, response.json())

@@ -3,9 +3,11 @@
 from dataclasses import dataclass, field
 
 from agents.choices import AgentRole
-from chats.choices import ConversationStatus
+from chats.choices import ConversationStatus, EventKind
+from chats.models import ServiceEvent
+from shops.models import RolloutConfig
 from tests.agents.factories import AgentFactory, RoutingGroupFactory
-from tests.chats.factories import ConversationFactory, MessageFactory
+from tests.chats.factories import ConversationFactory, FaqEntryFactory, MessageFactory
 from tests.shops.factories import (
     AfterSalesEventFactory,
     BuyerFactory,
@@ -64,5 +66,8 @@ def build_shop_world(name: str) -> ShopWorld:
         "after-sales-event": world.event,
         "conversation": conversation,
         "conversation-messages": conversation,
+        "faq-entry": FaqEntryFactory(shop=shop),
     }
+    RolloutConfig.current()
+    ServiceEvent.objects.create(shop=shop, kind=EventKind.ASSIGNED, conversation=conversation, agent=agent)
     return world

@@ -2,7 +2,7 @@ import factory
 from django.utils import timezone
 
 from chats.choices import ConversationStatus, EntryPoint, Sender
-from chats.models import Conversation, Message
+from chats.models import Conversation, FaqEntry, Message
 from shops.choices import ServicePhase
 
 
@@ -26,3 +26,13 @@ class MessageFactory(factory.django.DjangoModelFactory):
     sender = Sender.BUYER
     body = factory.Sequence(lambda n: f"Is this item in stock? ({n})")
     sent_at = factory.LazyFunction(timezone.now)
+
+
+class FaqEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FaqEntry
+
+    shop = factory.SubFactory("tests.shops.factories.ShopFactory")
+    question = factory.Sequence(lambda n: f"什么时候发货？({n})")
+    keywords = factory.LazyFunction(lambda: ["发货", "快递"])
+    answer = "亲，付款后48小时内发货哦。"

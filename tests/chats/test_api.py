@@ -27,11 +27,12 @@ def test_start_conversation_decides_phase_and_bot_service(shop, integration_clie
     response = integration_client.post("/api/v1/conversations/", body, format="json")
     assert response.status_code == 201, response.content
     data = response.json()
+    # The default rollout is the finished one (every tier started, 100% of buyers): the entry is shown.
     assert (data["phase"], data["status"], data["agent"], data["transfer_entry_visible"]) == (
         "after_sales",
         "bot",
         None,
-        False,
+        True,
     )
     assert data["started_at"] == "2026-11-20T09:30:00+08:00"
 
@@ -89,11 +90,12 @@ def test_agent_posts_as_themselves(shop, agent, agent_client):
 def test_integration_imports_history_with_sent_at(shop, agent, integration_client):
     conversation = ConversationFactory(shop=shop, started_at=datetime(2026, 11, 1, 9, tzinfo=CST))
     url = f"/api/v1/conversations/{conversation.pk}/messages/"
-    buyer_msg = integration_client.post(url, {"body": "在吗", "sent_at": "2026-11-01T09:00:05+08:00"}, format="json")
+    body = {"body": "在吗", "sent_at": "2026-11-01T09:00:05+08:00", "history": True}
+    buyer_msg = integration_client.post(url, body, format="json")
     assert buyer_msg.json()["sender"] == "buyer"
     reply = {"sender": "agent", "agent": agent.pk, "body": "在的", "sent_at": "2026-11-01T09:01:00+08:00"}
     assert integration_client.post(url, reply, format="json").status_code == 201
-    earlier = {"body": "你好", "sent_at": "2026-11-01T09:00:01+08:00"}
+    earlier = {"body": "你好", "sent_at": "2026-11-01T09:00:01+08:00", "history": True}
     assert integration_client.post(url, earlier, format="json").status_code == 201
     listed = integration_client.get(url).json()["results"]
     assert [m["body"] for m in listed] == ["你好", "在吗", "在的"]

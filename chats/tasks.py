@@ -1,0 +1,20 @@
+"""Periodic chat tasks: thin, idempotent, safe to run twice or on two workers (rows are claimed with locks)."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from .services import conversations_close_idle, queue_sweep
+
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 5}
+
+
+@shared_task(acks_late=True, **RETRY)
+def queue_sweep_task() -> int:
+    """Safety net for the queue: give free seats to queued chats in every shop; returns chats assigned."""
+    return queue_sweep()
+
+
+@shared_task(acks_late=True, **RETRY)
+def close_idle_conversations_task() -> int:
+    """End chats idle for longer than their shop's timeout; returns chats ended."""
+    return conversations_close_idle()

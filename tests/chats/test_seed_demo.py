@@ -1,0 +1,58 @@
+from io import StringIO
+
+from django.core.management import call_command
+
+from agents.models import Agent
+from chats.choices import ConversationStatus
+from chats.demo import DEMO_SHOP_NAMES
+from chats.models import Conversation, Message
+from shops.models import Buyer, Shop
+from shops.selectors import buyer_service_phase
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    # A fixed moment: the data is laid out relative to "now", so one seed gives one data set only for one moment.
+    now = "2026-11-11T20:00:00+08:00"
+    call_command("seed_demo", "--conversations", "150", "--buyers", "60", "--now", now, *args, stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> list[tuple]:
+    return list(
+        Conversation.objects.order_by("pk").values_list("buyer__nick", "phase", "status", "agent__user__username")
+    ) + list(Message.objects.order_by("pk").values_list("sender", "body"))
+
+
+def test_seed_demo_builds_consistent_shops_staff_and_chats(db):
+    output = seed()
+
+    assert "[11/11] agent counters" in output
+    assert "mianyu_owner" in output
+    assert set(Shop.objects.values_list("name", flat=True)) == set(DEMO_SHOP_NAMES)
+    assert Agent.objects.count() == 20
+    conversations = list(Conversation.objects.select_related("shop"))
+    assert len(conversations) == 150
+    for conversation in conversations:
+        expected = buyer_service_phase(
+            shop=conversation.shop, buyer_id=conversation.buyer_id, at=conversation.started_at
+        )
+        assert conversation.phase == expected
+        assert conversation.messages.exists()
+    assert {c.status for c in conversations} >= {ConversationStatus.ENDED, ConversationStatus.HUMAN}
+    for agent in Agent.objects.all():
+        open_chats = Conversation.objects.filter(agent=agent, status=ConversationStatus.HUMAN).count()
+        assert agent.active_chats == open_chats <= agent.capacity
+
+
+def test_seed_demo_twice_adds_nothing_and_reset_rebuilds_the_same_data(db):
+    seed("--seed", "7")
+    before = snapshot()
+
+    assert "already present" in seed("--seed", "7")
+    assert Conversation.objects.count() == 150
+
+    seed("--seed", "7", "--reset")
+    assert snapshot() == before
+    assert Shop.objects.count() == 3
+    assert Buyer.objects.count() == 60
