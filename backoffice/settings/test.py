@@ -1,4 +1,7 @@
-"""Settings for the test suite: the same as production but fast password hashing and eager Celery."""
+"""Settings for the test suite: the same as production but fast password hashing and eager Celery.
+
+``CELERY_TASK_ALWAYS_EAGER=0`` turns eager mode off, for the real worker that the integration tests start.
+"""
 
 import os
 
@@ -9,6 +12,6 @@ from .base import *  # noqa: E402,F401,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)  # noqa: F405
 CELERY_TASK_EAGER_PROPAGATES = True
 LANGUAGE_CODE = "en"
