@@ -189,7 +189,12 @@ class ServiceEvent(models.Model):
         Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("from agent")
     )
     group = models.ForeignKey(
-        RoutingGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("group")
+        RoutingGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("routing group"),
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

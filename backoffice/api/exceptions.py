@@ -37,7 +37,7 @@ def exception_handler(exc, context):
         # A concurrent write won a race the validators could not see (a unique key, usually).
         logger.info("Integrity error answered as 409: %s", exc, exc_info=True)
         return Response(
-            {"detail": _("This conflicts with data stored meanwhile; reload and try again.")},
+            {"detail": _("Someone changed this data in the meantime; reload and try again.")},
             status=status.HTTP_409_CONFLICT,
         )
     return drf_exception_handler(exc, context)

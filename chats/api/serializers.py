@@ -102,7 +102,7 @@ class TransferSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if ("agent" in attrs) == ("group" in attrs):
-            raise serializers.ValidationError({"non_field_errors": [_("Give either an agent or a group.")]})
+            raise serializers.ValidationError({"non_field_errors": [_("Give exactly one of an agent or a group.")]})
         conversation = self.context["conversation"]
         for name, target in attrs.items():
             if target.shop_id != conversation.shop_id:

@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
                 ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='agents.agent', verbose_name='agent')),
                 ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='chats.conversation', verbose_name='conversation')),
                 ('from_agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='agents.agent', verbose_name='from agent')),
-                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='agents.routinggroup', verbose_name='group')),
+                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='agents.routinggroup', verbose_name='routing group')),
                 ('shop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='service_events', to='shops.shop', verbose_name='shop')),
             ],
             options={
