@@ -53,3 +53,4 @@ class EventKind(models.TextChoices):
 
 class MessageFlag(models.TextChoices):
     SUSPICIOUS_LINK = "suspicious_link", _("Suspicious link")
+    RATING_INVITE = "rating_invite", _("Rating invite card")

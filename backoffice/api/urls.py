@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("shops.api.urls")),
     path("", include("agents.api.urls")),
     path("", include("chats.api.urls")),
+    path("", include("evaluations.api.urls")),
 ]

@@ -177,6 +177,8 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "agents.choices.AgentStatus",
         "OrderStatusEnum": "shops.choices.OrderStatus",
         "ConversationStatusEnum": "chats.choices.ConversationStatus",
+        "InviteChannelEnum": "evaluations.choices.InviteChannel",
+        "InviteStatusEnum": "evaluations.choices.InviteStatus",
     },
 }
 

@@ -16,6 +16,8 @@ from chats.choices import ClosedBy, ConversationStatus, Sender
 from chats.filtersets import ConversationFilter, FaqEntryFilter, MessageFilter
 from chats.models import Conversation, FaqEntry, Message
 from chats.selectors import queue_position_expression
+from evaluations.api.serializers import InviteRequestSerializer, RatingInviteSerializer
+from evaluations.services import rating_invite_request_by_agent
 
 from .serializers import (
     ConversationSerializer,
@@ -42,6 +44,7 @@ class ConversationViewSet(ScopedModelViewSet):
         "transfer_to_human": INTEGRATIONS,
         "transfer": SHOP_STAFF,
         "close": SHOP_STAFF | INTEGRATIONS,
+        "invites": SHOP_STAFF,
     }
 
     def create_instance(self, data):
@@ -96,6 +99,17 @@ class ConversationViewSet(ScopedModelViewSet):
         }.get(role, ClosedBy.AGENT)
         services.conversation_close(conversation_id=conversation.pk, closed_by=closed_by, actor_id=request.user.pk)
         return self._answer(conversation.pk)
+
+    @extend_schema(request=InviteRequestSerializer, responses={201: RatingInviteSerializer})
+    @action(detail=True, methods=["post"])
+    def invites(self, request, pk=None):
+        """An agent asks the buyer for a rating (the ``agent`` channel, retired: 400 from its retirement date)."""
+        conversation = self.get_object()
+        if self.caller.role == CallerRole.AGENT and conversation.agent_id != self.caller.agent_id:
+            raise NotAllowed(_("Agents may invite ratings only for their own chats."))
+        InviteRequestSerializer(data=request.data).is_valid(raise_exception=True)
+        invite = rating_invite_request_by_agent(conversation=conversation)
+        return Response(RatingInviteSerializer(invite).data, status=201)
 
 
 @extend_schema(parameters=[OpenApiParameter("conversation_pk", int, OpenApiParameter.PATH)])

@@ -172,7 +172,15 @@ def conversation_close(
     if freed_agent_id is not None:
         seat_release(agent_id=freed_agent_id)
         queue_drain(shop_id=conversation.shop_id, now=now)
+    _after_end(conversation.pk)
     return conversation
+
+
+def _after_end(conversation_id: int) -> None:
+    """Once the end is committed, the evaluations app decides at random whether to invite a rating."""
+    from evaluations.tasks import rating_invite_decide_task
+
+    transaction.on_commit(lambda: rating_invite_decide_task.delay(conversation_id))
 
 
 def conversations_close_idle(*, now: datetime | None = None, limit: int | None = None) -> int:

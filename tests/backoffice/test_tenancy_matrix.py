@@ -47,6 +47,8 @@ WORLD_KEYS = (
     "conversation",
     "conversation-messages",
     "faq-entry",
+    "evaluation-invite",
+    "evaluation",
 )
 
 
@@ -127,6 +129,8 @@ LIST_ROUTES = {
     "/api/v1/after-sales-events/": "after-sales-event",
     "/api/v1/conversations/": "conversation",
     "/api/v1/faq-entries/": "faq-entry",
+    "/api/v1/evaluation-invites/": "evaluation-invite",
+    "/api/v1/evaluations/": "evaluation",
 }
 
 
@@ -233,6 +237,8 @@ def _writable_cases(mine, theirs):
         (owner, "/api/v1/faq-entries/", {"shop": theirs.shop.pk, "question": "Q", "answer": "A"}, "shop"),
         (owner, f"/api/v1/conversations/{mine.conversation.pk}/transfer/", {"agent": theirs.agent.pk}, "agent"),
         (owner, f"/api/v1/conversations/{mine.conversation.pk}/transfer/", {"group": theirs.group.pk}, "group"),
+        (integration, "/api/v1/evaluations/", {"invite": theirs.objects["evaluation-invite"].pk, "score": 5}, "invite"),
+        (integration, "/api/v1/evaluations/", {"conversation": theirs.ended.pk, "score": 5}, "conversation"),
     ]
 
 

@@ -8,6 +8,12 @@ from chats.models import ServiceEvent
 from shops.models import RolloutConfig
 from tests.agents.factories import AgentFactory, RoutingGroupFactory
 from tests.chats.factories import ConversationFactory, FaqEntryFactory, MessageFactory
+from tests.evaluations.factories import (
+    EndedConversationFactory,
+    EvaluationFactory,
+    InviteDecisionFactory,
+    RatingInviteFactory,
+)
 from tests.shops.factories import (
     AfterSalesEventFactory,
     BuyerFactory,
@@ -32,6 +38,7 @@ class ShopWorld:
     message: object
     integration: object
     objects: dict = field(default_factory=dict)
+    ended: object = None
 
 
 def build_shop_world(name: str) -> ShopWorld:
@@ -68,6 +75,12 @@ def build_shop_world(name: str) -> ShopWorld:
         "conversation-messages": conversation,
         "faq-entry": FaqEntryFactory(shop=shop),
     }
+    ended = EndedConversationFactory(shop=shop, buyer=buyer, agent=agent)
+    invite = RatingInviteFactory(conversation=ended, agent=agent)
+    world.objects["evaluation-invite"] = invite
+    world.objects["evaluation"] = EvaluationFactory(conversation=ended, channel="system", invite=invite)
+    world.ended = ended
+    InviteDecisionFactory(conversation=ended)
     RolloutConfig.current()
     ServiceEvent.objects.create(shop=shop, kind=EventKind.ASSIGNED, conversation=conversation, agent=agent)
     return world

@@ -1,0 +1,138 @@
+"""Rating invites (random system invites at a chat's end, retired agent invites) and the buyers' answers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backoffice.errors import Conflict, Gone, InvalidInput
+from chats.choices import ConversationStatus, MessageFlag, Sender
+from chats.models import Conversation, Message
+
+from .choices import INVITE_VALIDITY_HOURS, InviteChannel, InviteStatus
+from .models import Evaluation, InviteDecision, RatingInvite
+from .random_source import random_source
+
+
+def _invite(conversation: Conversation, channel: str, now: datetime) -> RatingInvite:
+    invite = RatingInvite(
+        conversation=conversation,
+        channel=channel,
+        agent_id=conversation.agent_id,
+        sent_at=now,
+        expires_at=now + timedelta(hours=INVITE_VALIDITY_HOURS),
+    )
+    invite.save()
+    Message.objects.create(
+        conversation=conversation,
+        sender=Sender.SYSTEM,
+        body=_("How was our service? Please rate this chat within 24 hours."),
+        sent_at=now,
+        flags=[MessageFlag.RATING_INVITE.value],
+    )
+    return invite
+
+
+@transaction.atomic
+def rating_invite_decide(*, conversation_id: int, now: datetime | None = None) -> RatingInvite | None:
+    """After a chat ends: draw once, with the shop's probability, whether a system invite goes out.
+
+    The draw is stored with the chat, so a repeated close, a retried task or a second worker finds it and draws
+    nothing again; the unique system-invite constraint is the last line of defence.
+    """
+    now = now or timezone.now()
+    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("shop").get(pk=conversation_id)
+    if conversation.status != ConversationStatus.ENDED:
+        return None
+    if InviteDecision.objects.filter(conversation=conversation).exists():
+        return RatingInvite.objects.filter(conversation=conversation, channel=InviteChannel.SYSTEM).first()
+    probability = conversation.shop.invite_probability
+    send = Decimal(str(random_source().random())) < probability
+    InviteDecision.objects.create(conversation=conversation, send=send, probability=probability, decided_at=now)
+    if not send:
+        return None
+    return _invite(conversation, InviteChannel.SYSTEM, now)
+
+
+@transaction.atomic
+def rating_invite_request_by_agent(*, conversation: Conversation, now: datetime | None = None) -> RatingInvite:
+    """The agent channel: refused for invites created on or after the retirement date (a setting)."""
+    now = now or timezone.now()
+    retired_on = settings.AGENT_INVITE_RETIRED_ON
+    if now.astimezone(conversation.shop.tzinfo).date() >= retired_on:
+        raise InvalidInput(
+            _("Agent rating invites were retired on %(date)s; the system invites buyers at random.")
+            % {"date": retired_on.isoformat()},
+            field="channel",
+            code="agent_channel_retired",
+        )
+    return _invite(conversation, InviteChannel.AGENT, now)
+
+
+def rating_invites_expire_overdue(*, now: datetime | None = None) -> int:
+    """Mark every pending invite past its 24 hours ``expired``, in one statement; safe to run any number of times."""
+    now = now or timezone.now()
+    return RatingInvite.objects.filter(status=InviteStatus.PENDING, expires_at__lte=now).update(
+        status=InviteStatus.EXPIRED
+    )
+
+
+def _clean_tags(tags) -> list[str]:
+    return list(dict.fromkeys(str(tag).strip() for tag in tags or [] if str(tag).strip()))
+
+
+@transaction.atomic
+def evaluation_submit(
+    *,
+    score: int,
+    invite: RatingInvite | None = None,
+    conversation: Conversation | None = None,
+    tags: list[str] | None = None,
+    comment: str = "",
+    now: datetime | None = None,
+) -> Evaluation:
+    """The buyer answers an invite, or rates an ended chat of their own accord (the ``self`` channel).
+
+    An invite is answered at most once (409) and only within 24 hours of being sent (410), whatever the expiry
+    sweep has or has not done yet.
+    """
+    now = now or timezone.now()
+    if invite is not None:
+        invite = RatingInvite.objects.select_for_update().get(pk=invite.pk)
+        if invite.status == InviteStatus.ANSWERED:
+            raise Conflict(_("This invite has already been answered."), code="already_answered")
+        if not invite.is_open_at(now):  # the expiry sweep may not have run yet: the time decides, not the status
+            raise Gone(_("This rating invite has expired: invites can be answered for 24 hours."), code="expired")
+        conversation, channel = invite.conversation, invite.channel
+    else:
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status != ConversationStatus.ENDED:
+            raise Conflict(_("A chat can be rated once it has ended."), code="not_ended")
+        if Evaluation.objects.filter(conversation=conversation, channel=InviteChannel.SELF).exists():
+            raise Conflict(_("The buyer has already rated this chat."), code="already_answered")
+        channel = InviteChannel.SELF
+    evaluation = Evaluation(
+        invite=invite,
+        conversation=conversation,
+        channel=channel,
+        score=score,
+        tags=_clean_tags(tags),
+        comment=comment,
+        answered_at=now,
+    )
+    evaluation.full_clean()
+    try:
+        with transaction.atomic():
+            evaluation.save()
+    except IntegrityError as error:  # a concurrent answer won the race the checks above could not see
+        raise Conflict(_("This invite has already been answered."), code="already_answered") from error
+    if invite is not None:
+        invite.status = InviteStatus.ANSWERED
+        invite.answered_at = now
+        invite.save(update_fields=["status", "answered_at"])
+    return evaluation
