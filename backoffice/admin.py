@@ -233,3 +233,16 @@ class ReadOnlyTabularInline(ScopedAdminMixin, admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyModelAdmin(BigTableModelAdmin):
+    """For facts recorded by the system or by buyers (messages, events, ratings): looked at, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backoffice.admin import BigTableModelAdmin, ScopedModelAdmin, ScopedRelatedFieldListFilter
+from backoffice.admin import ReadOnlyModelAdmin, ScopedModelAdmin, ScopedRelatedFieldListFilter
 
 from .models import FaqEntry, ServiceEvent
 from .services import faq_entry_update
@@ -44,19 +44,10 @@ class FaqEntryAdmin(ScopedModelAdmin):
 
 
 @admin.register(ServiceEvent)
-class ServiceEventAdmin(BigTableModelAdmin):
+class ServiceEventAdmin(ReadOnlyModelAdmin):
     """Who did what to which chat, and when: read-only, as an audit log must be."""
 
     list_display = ("created_at", "kind", "shop", "conversation_id", "agent", "from_agent", "group", "outcome", "actor")
     list_filter = ("kind", ("shop", ScopedRelatedFieldListFilter), "created_at")
     search_fields = ("=conversation__id", "agent__display_name")
     list_select_related = ("shop", "agent", "from_agent", "group", "actor")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

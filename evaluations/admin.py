@@ -4,27 +4,14 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.admin import BigTableModelAdmin, ScopedRelatedFieldListFilter
+from backoffice.admin import ReadOnlyModelAdmin, ScopedRelatedFieldListFilter
 
 from .choices import SATISFIED_SCORES
 from .models import Evaluation, InviteDecision, RatingInvite
 
 
-class ReadOnlyAdmin(BigTableModelAdmin):
-    """Invites, ratings and draws are facts the buyers and the system made: nobody edits them here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(RatingInvite)
-class RatingInviteAdmin(ReadOnlyAdmin):
+class RatingInviteAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "conversation", "shop", "channel", "status", "agent", "sent_at", "expires_at", "answered_at")
     list_filter = (
         "channel",
@@ -41,7 +28,7 @@ class RatingInviteAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(ReadOnlyAdmin):
+class EvaluationAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "conversation", "shop", "channel", "score", "tag_list", "comment", "answered_at")
     list_filter = (
         "channel",
@@ -75,7 +62,7 @@ class EvaluationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(InviteDecision)
-class InviteDecisionAdmin(ReadOnlyAdmin):
+class InviteDecisionAdmin(ReadOnlyModelAdmin):
     list_display = ("conversation", "send", "probability", "decided_at")
     list_filter = ("send", ("decided_at", admin.DateFieldListFilter))
     list_select_related = ("conversation",)
