@@ -13,7 +13,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backoffice.admin import BigTableModelAdmin, ReadOnlyTabularInline, ScopedRelatedFieldListFilter
+from backoffice.admin import BigTableModelAdmin, ReadOnlyModelAdmin, ReadOnlyTabularInline, ScopedRelatedFieldListFilter
 
 from . import admin_lifecycle  # noqa: F401 -- registers the FAQ and service-event admins
 from .choices import ClosedBy, ConversationStatus
@@ -145,7 +145,7 @@ class ConversationAdmin(BigTableModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(BigTableModelAdmin):
+class MessageAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "conversation", "shop", "sender", "agent", "excerpt", "sent_at", "is_auto_reply", "flags")
     list_filter = (
         "sender",
@@ -158,15 +158,6 @@ class MessageAdmin(BigTableModelAdmin):
     search_help_text = _("Exact buyer nick; #42 finds the message with id 42.")
     autocomplete_fields = ("conversation", "agent")
     fields = ("conversation", "sender", "agent", "body", "sent_at", "is_auto_reply", "flags")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("shop"), ordering="conversation__shop")
     def shop(self, obj):
