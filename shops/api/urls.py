@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -9,4 +10,11 @@ router.register("orders", views.OrderViewSet, basename="order")
 router.register("footprints", views.FootprintViewSet, basename="footprint")
 router.register("after-sales-events", views.AfterSalesEventViewSet, basename="after-sales-event")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path(
+        "shops/<int:shop_id>/buyers/<int:buyer_id>/panel/",
+        views.BuyerPanelView.as_view(),
+        name="shop-buyer-panel",
+    ),
+]

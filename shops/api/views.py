@@ -1,16 +1,24 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.response import Response
+
 from backoffice.api.pagination import CursorPagination
 from backoffice.api.permissions import INTEGRATIONS, MANAGERS
+from backoffice.api.tenancy import ScopedViewMixin
 from backoffice.api.views import READ_CREATE, ScopedModelViewSet
-from shops import services
+from shops import selectors, services
 from shops.filtersets import AfterSalesEventFilter, BuyerFilter, FootprintFilter, OrderFilter, ShopFilter
 from shops.models import AfterSalesEvent, Buyer, Footprint, Order, Shop
 
 from .serializers import (
     AfterSalesEventSerializer,
+    BuyerPanelSerializer,
     BuyerSerializer,
     FootprintSerializer,
     OrderSerializer,
     OrderUpdateSerializer,
+    PanelQuerySerializer,
     ShopSerializer,
 )
 
@@ -99,3 +107,27 @@ class AfterSalesEventViewSet(ScopedModelViewSet):
 
     def create_instance(self, data):
         return services.after_sales_event_create(**data)
+
+
+class BuyerPanelView(ScopedViewMixin, generics.GenericAPIView):
+    """The buyer panel (智能客服 home): a buyer's profile, spend, flags, footprints and orders in one shop.
+
+    Anyone who may read the shop may read it (its staff, its integration clients, platform staff); another
+    shop, or a buyer the caller may not see, answers 404.
+    """
+
+    http_method_names = ["get", "head", "options"]
+    queryset = Shop.objects.all()
+    serializer_class = BuyerPanelSerializer
+    lookup_url_kwarg = "shop_id"
+    filter_backends = []
+    pagination_class = None
+
+    @extend_schema(parameters=[PanelQuerySerializer], responses=BuyerPanelSerializer)
+    def get(self, request, *args, **kwargs):
+        shop = self.get_object()
+        buyer = get_object_or_404(Buyer.objects.for_caller(self.caller), pk=self.kwargs["buyer_id"])
+        params = PanelQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        panel = selectors.buyer_panel_get(shop=shop, buyer=buyer, **params.validated_data)
+        return Response(self.get_serializer(panel).data)
