@@ -7,10 +7,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.tenancy import ShopScopedQuerySet
+from backoffice.tenancy import Caller, ShopScopedQuerySet
 from shops.models import Shop
 
-from .choices import AgentRole, AgentStatus, GroupPhase
+from .choices import AgentRole, AgentStatus, AutoReplyTrigger, GroupPhase, PhraseScope
 
 MAX_CAPACITY = 500
 
@@ -95,3 +95,139 @@ class RoutingGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class QuickPhraseQuerySet(ShopScopedQuerySet):
+    def for_caller(self, caller: Caller):
+        """Shop staff see the team's phrases and their own personal ones, never another agent's."""
+        scoped = super().for_caller(caller)
+        if caller.agent_id is not None:
+            scoped = scoped.filter(Q(scope=PhraseScope.TEAM) | Q(owner_id=caller.agent_id))
+        return scoped
+
+
+class QuickPhrase(models.Model):
+    """A saved reply (快捷短语): a team phrase of the shop, or an agent's personal one."""
+
+    tenancy_path = "shop"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="quick_phrases", verbose_name=_("shop"))
+    scope = models.CharField(_("scope"), max_length=8, choices=PhraseScope.choices, default=PhraseScope.PERSONAL)
+    owner = models.ForeignKey(
+        Agent,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="quick_phrases",
+        verbose_name=_("owner"),
+        help_text=_("The agent a personal phrase belongs to; empty for team phrases."),
+    )
+    shortcut = models.CharField(_("shortcut"), max_length=32)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    content = models.TextField(_("content"), max_length=2000)
+    category = models.CharField(_("category"), max_length=64, blank=True)
+    usage_count = models.PositiveIntegerField(_("times used"), default=0, editable=False)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = QuickPhraseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("quick phrase")
+        verbose_name_plural = _("quick phrases")
+        ordering = ["shop_id", "category", "shortcut", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=PhraseScope.values), name="quick_phrase_scope_valid"),
+            models.CheckConstraint(
+                condition=Q(scope=PhraseScope.TEAM, owner__isnull=True)
+                | Q(scope=PhraseScope.PERSONAL, owner__isnull=False),
+                name="quick_phrase_owner_iff_personal",
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "shortcut"],
+                condition=Q(scope=PhraseScope.TEAM),
+                name="quick_phrase_team_shortcut_unique",
+                violation_error_message=_("The shop already has a team phrase with this shortcut."),
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "shortcut"],
+                condition=Q(scope=PhraseScope.PERSONAL),
+                name="quick_phrase_personal_shortcut_unique",
+                violation_error_message=_("This agent already has a personal phrase with this shortcut."),
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "scope", "category"], name="quick_phrase_shop_scope")]
+
+    def __str__(self) -> str:
+        return f"{self.shortcut} · {self.title or self.content[:30]}"
+
+
+class AutoReplyRuleQuerySet(ShopScopedQuerySet):
+    def for_caller(self, caller: Caller):
+        """Shop staff see the team's rules and their own personal ones, never another agent's."""
+        scoped = super().for_caller(caller)
+        if caller.agent_id is not None:
+            scoped = scoped.filter(Q(agent__isnull=True) | Q(agent_id=caller.agent_id))
+        return scoped
+
+
+class AutoReplyRule(models.Model):
+    """An auto-reply (自动回复): text the system sends for an agent on a trigger; personal rules win over team ones."""
+
+    tenancy_path = "shop"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="auto_reply_rules", verbose_name=_("shop"))
+    agent = models.ForeignKey(
+        Agent,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="auto_reply_rules",
+        verbose_name=_("agent"),
+        help_text=_("Set for a personal rule; empty for the shop's team rule."),
+    )
+    trigger = models.CharField(_("trigger"), max_length=24, choices=AutoReplyTrigger.choices)
+    threshold = models.PositiveSmallIntegerField(
+        _("threshold (active chats)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_CAPACITY)],
+        help_text=_("For “over capacity”: sent when the agent has more than this many active chats."),
+    )
+    content = models.TextField(_("content"), max_length=1000)
+    enabled = models.BooleanField(_("enabled"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = AutoReplyRuleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("auto-reply rule")
+        verbose_name_plural = _("auto-reply rules")
+        ordering = ["shop_id", "agent_id", "trigger"]
+        constraints = [
+            models.CheckConstraint(condition=Q(trigger__in=AutoReplyTrigger.values), name="auto_reply_trigger_valid"),
+            models.CheckConstraint(
+                condition=Q(trigger=AutoReplyTrigger.OVER_CAPACITY, threshold__isnull=False)
+                | (~Q(trigger=AutoReplyTrigger.OVER_CAPACITY) & Q(threshold__isnull=True)),
+                name="auto_reply_threshold_iff_over_capacity",
+                violation_error_message=_("A threshold is required for “over capacity” and only for it."),
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "trigger"],
+                condition=Q(agent__isnull=True),
+                name="auto_reply_team_trigger_unique",
+                violation_error_message=_("The shop already has a team rule for this trigger."),
+            ),
+            models.UniqueConstraint(
+                fields=["agent", "trigger"],
+                condition=Q(agent__isnull=False),
+                name="auto_reply_personal_trigger_unique",
+                violation_error_message=_("This agent already has a personal rule for this trigger."),
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "enabled", "trigger"], name="auto_reply_shop_enabled")]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} · {self.agent or _('team')}"

@@ -54,3 +54,25 @@ class EventKind(models.TextChoices):
 class MessageFlag(models.TextChoices):
     SUSPICIOUS_LINK = "suspicious_link", _("Suspicious link")
     RATING_INVITE = "rating_invite", _("Rating invite card")
+
+
+class TaskKind(models.TextChoices):
+    """What a follow-up task (任务) is about."""
+
+    FOLLOW_UP = "follow_up", _("Follow up with the buyer")
+    PAYMENT_REMINDER = "payment_reminder", _("Remind to pay")
+    SHIPPING = "shipping", _("Check shipping")
+    AFTER_SALES = "after_sales", _("After-sales handling")
+    OTHER = "other", _("Other")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class NotificationKind(models.TextChoices):
+    TASK_DUE = "task_due", _("Task due")
+    MISSED_FOLLOWUP = "missed_followup", _("Missed follow-up")
+
