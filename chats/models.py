@@ -315,7 +315,7 @@ class NotificationQuerySet(ShopScopedQuerySet):
 class Notification(models.Model):
     """A reminder for one agent: a follow-up task fell due, or a buyer turn went unanswered too long.
 
-    Each is created once: per (task, due time) and per buyer turn (its first message), by unique constraints,
+    Each is created once: per (task, due time) and per buyer turn (conversation, turn start), by unique constraints,
     so beat jobs on two workers or run twice never duplicate one.
     """
 
@@ -342,13 +342,11 @@ class Notification(models.Model):
         related_name="notifications",
         verbose_name=_("conversation"),
     )
-    turn_message = models.ForeignKey(
-        Message,
-        on_delete=models.CASCADE,
+    turn_started_at = models.DateTimeField(
+        _("unanswered turn started at"),
         null=True,
         blank=True,
-        related_name="+",
-        verbose_name=_("first message of the unanswered turn"),
+        help_text=_("The first buyer message of the turn left without a response."),
     )
     due_at = models.DateTimeField(
         _("due at"), help_text=_("The task's reminder time, or when the turn became overdue.")
@@ -366,14 +364,17 @@ class Notification(models.Model):
             models.CheckConstraint(condition=Q(kind__in=NotificationKind.values), name="notification_kind_valid"),
             models.CheckConstraint(
                 condition=(Q(kind=NotificationKind.TASK_DUE) & Q(task__isnull=False))
-                | (Q(kind=NotificationKind.MISSED_FOLLOWUP) & Q(turn_message__isnull=False)),
+                | (
+                    Q(kind=NotificationKind.MISSED_FOLLOWUP)
+                    & Q(conversation__isnull=False, turn_started_at__isnull=False)
+                ),
                 name="notification_kind_has_subject",
             ),
             models.UniqueConstraint(
                 fields=["task", "due_at"], condition=Q(kind=NotificationKind.TASK_DUE), name="notification_task_once"
             ),
             models.UniqueConstraint(
-                fields=["turn_message"],
+                fields=["conversation", "turn_started_at"],
                 condition=Q(kind=NotificationKind.MISSED_FOLLOWUP),
                 name="notification_turn_once",
             ),
