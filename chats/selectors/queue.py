@@ -1,9 +1,9 @@
-"""Read-side queries about chats."""
+"""The queue: each queued chat's place, as an annotation."""
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, When
 
-from .choices import ConversationStatus
-from .models import Conversation
+from chats.choices import ConversationStatus
+from chats.models import Conversation
 
 
 def queue_position_expression():
