@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from backoffice.errors import InvalidInput
 from shops.models import Shop
 
-from .choices import AgentStatus
-from .models import Agent, RoutingGroup
+from .choices import AgentStatus, AutoReplyTrigger, PhraseScope
+from .models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
 
 
 def _check_password(password: str, user) -> None:
@@ -165,3 +165,154 @@ def routing_group_update(*, group: RoutingGroup, members=None, **fields) -> Rout
 def routing_group_delete(*, group: RoutingGroup) -> None:
     _routing_changed(group.shop_id)
     group.delete()
+
+
+# --- Workbench: quick phrases and auto-reply rules ------------------------------------------------------------
+
+
+def _team_allowed(shop: Shop, field: str) -> None:
+    if not shop.subaccounts_enabled:
+        raise InvalidInput(_("Team versions need the shop's sub-accounts switched on."), field=field)
+
+
+def _phrase_save(phrase: QuickPhrase) -> QuickPhrase:
+    if phrase.scope == PhraseScope.TEAM:
+        _team_allowed(phrase.shop, "scope")
+        phrase.owner = None
+    elif phrase.owner is None:
+        raise InvalidInput(_("A personal phrase needs its owner."), field="owner")
+    elif phrase.owner.shop_id != phrase.shop_id:
+        raise InvalidInput(_("Must belong to the same shop."), field="owner")
+    clash = QuickPhrase.objects.filter(shop_id=phrase.shop_id, scope=phrase.scope, shortcut=phrase.shortcut)
+    if phrase.scope == PhraseScope.PERSONAL:
+        clash = clash.filter(owner_id=phrase.owner_id)
+    if clash.exclude(pk=phrase.pk).exists():
+        raise InvalidInput(_("A phrase with this shortcut already exists here."), field="shortcut")
+    phrase.full_clean()
+    phrase.save()
+    return phrase
+
+
+@transaction.atomic
+def quick_phrase_create(
+    *,
+    shop: Shop,
+    scope: str,
+    shortcut: str,
+    content: str,
+    owner: Agent | None = None,
+    title: str = "",
+    category: str = "",
+) -> QuickPhrase:
+    """A team phrase (sub-accounts on) or a personal phrase of ``owner``."""
+    phrase = QuickPhrase(
+        shop=shop, scope=scope, owner=owner, shortcut=shortcut.strip(), title=title, content=content, category=category
+    )
+    return _phrase_save(phrase)
+
+
+@transaction.atomic
+def quick_phrase_update(*, phrase: QuickPhrase, **fields) -> QuickPhrase:
+    """Change a phrase's shortcut, title, content or category (scope, owner and shop stay)."""
+    phrase = QuickPhrase.objects.select_for_update().select_related("shop").get(pk=phrase.pk)
+    for name in ("shortcut", "title", "content", "category"):
+        if name in fields:
+            setattr(phrase, name, fields[name].strip() if name == "shortcut" else fields[name])
+    return _phrase_save(phrase)
+
+
+@transaction.atomic
+def quick_phrase_delete(*, phrase: QuickPhrase) -> None:
+    phrase.delete()
+
+
+def quick_phrase_use(*, phrase: QuickPhrase) -> QuickPhrase:
+    """Count one use (one UPDATE, so concurrent uses are all counted)."""
+    QuickPhrase.objects.filter(pk=phrase.pk).update(usage_count=F("usage_count") + 1, last_used_at=timezone.now())
+    phrase.refresh_from_db(fields=["usage_count", "last_used_at"])
+    return phrase
+
+
+def _rule_save(rule: AutoReplyRule) -> AutoReplyRule:
+    if rule.agent_id is None:
+        _team_allowed(rule.shop, "agent")
+    elif rule.agent.shop_id != rule.shop_id:
+        raise InvalidInput(_("Must belong to the same shop."), field="agent")
+    if rule.trigger == AutoReplyTrigger.OVER_CAPACITY and rule.threshold is None:
+        raise InvalidInput(_("Give the number of active chats above which this reply is sent."), field="threshold")
+    if rule.trigger != AutoReplyTrigger.OVER_CAPACITY:
+        rule.threshold = None
+    clash = AutoReplyRule.objects.filter(shop_id=rule.shop_id, trigger=rule.trigger, agent_id=rule.agent_id)
+    if clash.exclude(pk=rule.pk).exists():
+        raise InvalidInput(_("There is already a rule for this trigger here; change that one."), field="trigger")
+    rule.full_clean()
+    rule.save()
+    return rule
+
+
+@transaction.atomic
+def auto_reply_rule_create(
+    *,
+    shop: Shop,
+    trigger: str,
+    content: str,
+    agent: Agent | None = None,
+    threshold: int | None = None,
+    enabled: bool = True,
+) -> AutoReplyRule:
+    """A team rule (no agent; sub-accounts on) or an agent's personal rule, which wins over the team's."""
+    return _rule_save(
+        AutoReplyRule(shop=shop, agent=agent, trigger=trigger, content=content, threshold=threshold, enabled=enabled)
+    )
+
+
+@transaction.atomic
+def auto_reply_rule_update(*, rule: AutoReplyRule, **fields) -> AutoReplyRule:
+    """Change a rule's content, threshold or switch it on or off (shop, agent and trigger stay)."""
+    rule = AutoReplyRule.objects.select_for_update().select_related("shop", "agent").get(pk=rule.pk)
+    for name in ("content", "threshold", "enabled"):
+        if name in fields:
+            setattr(rule, name, fields[name])
+    return _rule_save(rule)
+
+
+@transaction.atomic
+def auto_reply_rule_delete(*, rule: AutoReplyRule) -> None:
+    rule.delete()
+
+
+def default_auto_reply_texts() -> dict[str, str]:
+    """The platform's suggested texts, in the active language."""
+    return {
+        AutoReplyTrigger.FIRST_MESSAGE_OF_DAY: _("Hello, welcome! I'm reading your message and will answer shortly."),
+        AutoReplyTrigger.AGENT_BUSY: _("Sorry, I'm busy right now; I'll answer you as soon as I can."),
+        AutoReplyTrigger.AGENT_AWAY: _("I'm away for a moment; I'll be back to answer you shortly."),
+        AutoReplyTrigger.OVER_CAPACITY: _(
+            "Many buyers are asking right now; thank you for waiting, I'll be with you soon."
+        ),
+    }
+
+
+DEFAULT_OVER_CAPACITY_THRESHOLD = 5
+
+
+@transaction.atomic
+def auto_reply_defaults_create(*, shop: Shop, agent: Agent | None = None) -> list[AutoReplyRule]:
+    """Add the suggested rules the shop (or an agent) can switch on, switched off; existing rules stay as they are.
+
+    Without sub-accounts there are no team rules, so nothing is added for the team.
+    """
+    if agent is None and not shop.subaccounts_enabled:
+        return []
+    existing = set(AutoReplyRule.objects.filter(shop=shop, agent=agent).values_list("trigger", flat=True))
+    created = []
+    for trigger, content in default_auto_reply_texts().items():
+        if trigger in existing:
+            continue
+        threshold = DEFAULT_OVER_CAPACITY_THRESHOLD if trigger == AutoReplyTrigger.OVER_CAPACITY else None
+        created.append(
+            AutoReplyRule.objects.create(
+                shop=shop, agent=agent, trigger=trigger, content=content, threshold=threshold, enabled=False
+            )
+        )
+    return created

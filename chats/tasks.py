@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from .services import conversations_close_idle, queue_sweep
+from .services import conversations_close_idle, missed_followups_notify, queue_sweep, task_reminders_deliver
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 5}
 
@@ -18,3 +18,15 @@ def queue_sweep_task() -> int:
 def close_idle_conversations_task() -> int:
     """End chats idle for longer than their shop's timeout; returns chats ended."""
     return conversations_close_idle()
+
+
+@shared_task(acks_late=True, **RETRY)
+def task_reminders_deliver_task() -> int:
+    """Deliver due follow-up task reminders, each exactly once; returns reminders delivered."""
+    return task_reminders_deliver()
+
+
+@shared_task(acks_late=True, **RETRY)
+def missed_followups_notify_task() -> int:
+    """Remind agents of buyer turns unanswered past their shop's threshold, once per turn."""
+    return missed_followups_notify()

@@ -15,7 +15,12 @@ def _save(instance, **fields):
 
 @transaction.atomic
 def shop_create(**fields) -> Shop:
-    return _save(Shop(), **fields)
+    """A new shop, with the suggested team auto-replies ready to be switched on."""
+    from agents.services import auto_reply_defaults_create
+
+    shop = _save(Shop(), **fields)
+    auto_reply_defaults_create(shop=shop)
+    return shop
 
 
 @transaction.atomic

@@ -4,7 +4,7 @@ Defaults run on a laptop with nothing installed (SQLite, a filesystem Celery bro
 ``DATABASE_URL`` and ``CELERY_BROKER_URL`` switch to PostgreSQL and Redis.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "import_export",
+    "axes",
+    "health_check",
     "shops",
     "agents",
     "chats",
@@ -56,6 +59,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it sees every login view's answer (django-axes: lockout after repeated failures).
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out (username, client IP) before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -128,6 +139,24 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers probe the health endpoints over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+
+# Login protection (django-axes) for the admin and POST /api/v1/auth/token/: after AXES_FAILURE_LIMIT failed
+# logins of one username from one client IP, that pair is locked for AXES_COOLOFF_MINUTES (0: until operations
+# staff unlock it in the admin, "Access attempts", or with `manage.py axes_reset_username NAME`).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+_axes_cooloff = env.int("AXES_COOLOFF_MINUTES", default=30)
+AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff) if _axes_cooloff else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "backoffice.security.lockout_response"
+AXES_COOLOFF_MESSAGE = _("Too many failed logins: this account is locked from your address for a while. Try later.")
+AXES_PERMALOCK_MESSAGE = _("Too many failed logins: this account is locked. Ask platform operations to unlock it.")
+# The client IP: REMOTE_ADDR unless a trusted proxy in front sets a header (e.g. HTTP_X_FORWARDED_FOR) and says how
+# many proxies there are; never trust a header no proxy of ours overwrites, or clients could pick their own IP.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (*env.list("DJANGO_CLIENT_IP_HEADERS", default=[]), "REMOTE_ADDR")
+AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0) or None
 
 LOGGING = {
     "version": 1,
@@ -215,3 +244,15 @@ SERVICE_PHASE_PAID_WINDOW_DAYS = 21
 BOT_MATCHER = env.str("BOT_MATCHER", default="chats.bot.KeywordMatcher")
 QUEUE_SWEEP_BATCH = 200
 IDLE_CLOSE_BATCH = 500
+# Exports (chat monitoring): files are deleted this many days after they were written (the record stays).
+EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
+EXPORT_CHUNK_ROWS = 2000  # rows fetched per round trip from the server-side cursor
+# Service stars (DESIGN.md): the highest level whose 7-day 3-minute rate and 7-day satisfaction rate are both
+# at least the thresholds; otherwise 3 stars.
+METRICS_STAR_THRESHOLDS = [
+    {"stars": 5, "response_rate_3m": env.float("METRICS_5_STARS_RESPONSE_RATE", default=0.9),
+     "satisfaction_rate": env.float("METRICS_5_STARS_SATISFACTION_RATE", default=0.9)},
+    {"stars": 4, "response_rate_3m": env.float("METRICS_4_STARS_RESPONSE_RATE", default=0.8),
+     "satisfaction_rate": env.float("METRICS_4_STARS_SATISFACTION_RATE", default=0.8)},
+]
+METRICS_FAST_RESPONSE_BADGE_RATE = env.float("METRICS_FAST_RESPONSE_BADGE_RATE", default=0.8)

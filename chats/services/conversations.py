@@ -20,6 +20,7 @@ from .. import texts
 from ..bot import matcher
 from ..choices import ClosedBy, ConversationStatus, EntryPoint, EventKind, MessageFlag, Sender
 from ..models import Conversation, FaqEntry, Message
+from .auto_replies import auto_replies_send
 from .events import event_record
 from .links import has_suspicious_link
 from .routing import seat_release
@@ -105,7 +106,7 @@ def message_create(
     """Store one message. A live buyer message to a bot-served chat gets the assistant's best answer.
 
     A buyer message with a link off the platform is flagged ``suspicious_link`` when the buyer has no order in
-    this shop.
+    this shop. A live buyer message in a human chat may get the agent's auto-replies (``auto_replies``).
     """
     if sender == Sender.AGENT and agent is None:
         raise InvalidInput(_("A message from an agent must name the agent."), field="agent")
@@ -138,6 +139,8 @@ def message_create(
     last = sent_at
     if sender == Sender.BUYER and conversation.status == ConversationStatus.BOT and not history:
         _message(conversation, Sender.BOT, _bot_answer(conversation, body), sent_at)
+    if sender == Sender.BUYER and not history:
+        auto_replies_send(conversation=conversation, buyer_message=message)
     Conversation.objects.filter(pk=conversation.pk).update(
         last_message_at=Greatest(Coalesce(F("last_message_at"), last), last)
     )

@@ -1,0 +1,128 @@
+"""Auto-replies (自动回复): the system answers for an agent in defined situations, once per occasion.
+
+Sent as ``system`` messages with ``is_auto_reply=True`` naming the agent they speak for, so they never count as a
+response (see ``chats.turns``). Only live buyer messages in human-served chats trigger them, never history imports:
+
+- ``first_message_of_day``: the buyer's first message of the shop's local day that reaches a human chat (in a
+  bot-served chat the service assistant answers instead);
+- ``agent_away`` / ``agent_busy`` / ``over_capacity`` (more than ``threshold`` active chats): at most one of them
+  per buyer turn, in that order of precedence.
+
+An agent's enabled personal rule wins over the shop's enabled team rule (team rules need sub-accounts on).
+``AutoReplyDelivery`` carries a unique key per (shop, buyer, trigger, occasion), so concurrent messages cannot send
+the same reply twice.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.choices import AgentStatus, AutoReplyTrigger
+from agents.models import Agent, AutoReplyRule
+
+from ..choices import ConversationStatus, Sender
+from ..models import AutoReplyDelivery, Conversation, Message
+
+AVAILABILITY_TRIGGERS = (AutoReplyTrigger.AGENT_AWAY, AutoReplyTrigger.AGENT_BUSY, AutoReplyTrigger.OVER_CAPACITY)
+
+
+def _rules_for(conversation: Conversation) -> dict[str, AutoReplyRule]:
+    """The enabled rule per trigger for the chat's agent: personal first, else the team's."""
+    scope = Q(agent_id=conversation.agent_id)
+    if conversation.shop.subaccounts_enabled:
+        scope |= Q(agent__isnull=True)
+    rules: dict[str, AutoReplyRule] = {}
+    for rule in AutoReplyRule.objects.filter(scope, shop_id=conversation.shop_id, enabled=True).order_by("agent_id"):
+        # Team rules (agent NULL) sort last on PostgreSQL and first on SQLite: let the personal one win either way.
+        if rule.trigger not in rules or rule.agent_id is not None:
+            rules[rule.trigger] = rule
+    return rules
+
+
+def _availability_trigger(agent: Agent, rules: dict[str, AutoReplyRule]) -> str | None:
+    if agent.status == AgentStatus.AWAY and AutoReplyTrigger.AGENT_AWAY in rules:
+        return AutoReplyTrigger.AGENT_AWAY
+    if agent.status == AgentStatus.BUSY and AutoReplyTrigger.AGENT_BUSY in rules:
+        return AutoReplyTrigger.AGENT_BUSY
+    rule = rules.get(AutoReplyTrigger.OVER_CAPACITY)
+    if rule is not None and rule.threshold is not None and agent.active_chats > rule.threshold:
+        return AutoReplyTrigger.OVER_CAPACITY
+    return None
+
+
+def _turn_occasion(conversation: Conversation, buyer_message: Message) -> str:
+    """The current buyer turn, named by the last response before it (agent or bot, not an auto-reply)."""
+    last_response = (
+        Message.objects.filter(
+            conversation_id=conversation.pk,
+            sender__in=(Sender.AGENT, Sender.BOT),
+            is_auto_reply=False,
+            sent_at__lte=buyer_message.sent_at,
+        )
+        .order_by("-sent_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return f"{conversation.pk}:{last_response or 0}"
+
+
+def _send(conversation: Conversation, buyer_message: Message, rule: AutoReplyRule, occasion: str) -> Message | None:
+    try:
+        with transaction.atomic():
+            delivery = AutoReplyDelivery.objects.create(
+                shop_id=conversation.shop_id,
+                buyer_id=conversation.buyer_id,
+                conversation=conversation,
+                trigger=rule.trigger,
+                occasion=occasion,
+                rule=rule,
+            )
+    except IntegrityError:
+        return None  # already sent for this occasion
+    message = Message.objects.create(
+        conversation=conversation,
+        sender=Sender.SYSTEM,
+        agent_id=conversation.agent_id,
+        body=rule.content,
+        sent_at=buyer_message.sent_at,
+        is_auto_reply=True,
+    )
+    AutoReplyDelivery.objects.filter(pk=delivery.pk).update(message=message)
+    return message
+
+
+def auto_replies_send(*, conversation: Conversation, buyer_message: Message) -> list[Message]:
+    """Send the auto-replies a live buyer message calls for; called inside ``message_create``'s transaction.
+
+    Costs one indexed query when the shop has no enabled rule for this agent.
+    """
+    if conversation.status != ConversationStatus.HUMAN or conversation.agent_id is None:
+        return []
+    rules = _rules_for(conversation)
+    if not rules:
+        return []
+    sent = []
+    rule = rules.get(AutoReplyTrigger.FIRST_MESSAGE_OF_DAY)
+    if rule is not None:
+        local_day = timezone.localtime(buyer_message.sent_at, conversation.shop.tzinfo).date()
+        message = _send(conversation, buyer_message, rule, local_day.isoformat())
+        if message is not None:
+            sent.append(message)
+    if any(trigger in rules for trigger in AVAILABILITY_TRIGGERS):
+        agent = Agent.objects.only("pk", "status", "active_chats").get(pk=conversation.agent_id)
+        trigger = _availability_trigger(agent, rules)
+        if trigger is not None:
+            occasion = _turn_occasion(conversation, buyer_message)
+            # One availability reply per turn, whichever trigger sent it.
+            if not AutoReplyDelivery.objects.filter(
+                shop_id=conversation.shop_id,
+                buyer_id=conversation.buyer_id,
+                trigger__in=AVAILABILITY_TRIGGERS,
+                occasion=occasion,
+            ).exists():
+                message = _send(conversation, buyer_message, rules[trigger], occasion)
+                if message is not None:
+                    sent.append(message)
+    return sent
