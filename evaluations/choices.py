@@ -16,3 +16,32 @@ class InviteStatus(models.TextChoices):
 
 SATISFIED_SCORES = (4, 5)
 INVITE_VALIDITY_HOURS = 24
+
+
+class MetricScope(models.TextChoices):
+    """What one daily metrics row is about: the whole shop, one agent, one routing group or one service phase."""
+
+    SHOP = "shop", _("Shop")
+    AGENT = "agent", _("Agent")
+    GROUP = "group", _("Routing group")
+    PHASE = "phase", _("Service phase")
+
+
+class ReceptionTier(models.TextChoices):
+    """Tiers of daily average reception volume (conversations per day over the last 30 days)."""
+
+    UNDER_100 = "<100", _("Under 100 chats a day")
+    FROM_100 = "100-999", _("100 to 999 chats a day")
+    FROM_1000 = "1000-9999", _("1,000 to 9,999 chats a day")
+    FROM_10000 = ">=10000", _("10,000 or more chats a day")
+
+
+def reception_tier(volume: float) -> str:
+    """The tier of a daily average reception volume (DESIGN.md: ``<100``, ``100-999``, ``1000-9999``, ``>=10000``)."""
+    if volume >= 10_000:
+        return ReceptionTier.FROM_10000.value
+    if volume >= 1_000:
+        return ReceptionTier.FROM_1000.value
+    if volume >= 100:
+        return ReceptionTier.FROM_100.value
+    return ReceptionTier.UNDER_100.value

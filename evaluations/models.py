@@ -6,11 +6,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from agents.models import Agent
+from agents.models import Agent, RoutingGroup
 from backoffice.tenancy import Caller, CallerRole, ShopScopedQuerySet
 from chats.models import Conversation
+from shops.choices import ServicePhase
+from shops.models import Shop
 
-from .choices import InviteChannel, InviteStatus
+from .choices import InviteChannel, InviteStatus, MetricScope, ReceptionTier
 
 
 class ConversationScopedQuerySet(ShopScopedQuerySet):
@@ -148,3 +150,124 @@ class Evaluation(models.Model):
     @property
     def satisfied(self) -> bool:
         return self.score >= 4
+
+
+def _count(label):
+    return models.PositiveIntegerField(label, default=0)
+
+
+def _rate(label):
+    return models.FloatField(label, null=True, blank=True)
+
+
+class DailyMetric(models.Model):
+    """Service diagnosis of one shop-local day: for the shop, or one of its agents, groups or service phases.
+
+    Written only by ``daily_metrics_rollup`` (``evaluations.metrics``), which documents every definition. Each rate
+    is kept with its numerator and denominator; a rate is ``None`` when its denominator is 0.
+    """
+
+    tenancy_path = "shop"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="daily_metrics", verbose_name=_("shop"))
+    date = models.DateField(_("date (shop's local day)"))
+    scope = models.CharField(_("scope"), max_length=8, choices=MetricScope.choices)
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, null=True, blank=True, related_name="daily_metrics", verbose_name=_("agent")
+    )
+    group = models.ForeignKey(
+        RoutingGroup,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="daily_metrics",
+        verbose_name=_("routing group"),
+    )
+    phase = models.CharField(_("service phase"), max_length=16, choices=ServicePhase.choices, blank=True)
+
+    conversations = _count(_("conversations started"))
+    # 3-minute response rate: first turns of the day's conversations that started between 09:00 and 21:00.
+    first_turns_in_hours = _count(_("first turns between 09:00 and 21:00"))
+    first_turns_answered_3m = _count(_("of which answered within 180 s"))
+    response_rate_3m = _rate(_("3-minute response rate"))
+    responded_turns = _count(_("responded turns"))
+    response_seconds_total = models.FloatField(_("response seconds, total"), default=0)
+    avg_response_seconds = _rate(_("average response time (s)"))
+    first_responses = _count(_("responded first turns"))
+    first_response_seconds_total = models.FloatField(_("first response seconds, total"), default=0)
+    avg_first_response_seconds = _rate(_("average first response time (s)"))
+    unanswered_turns = _count(_("unanswered turns"))
+    ratings = _count(_("ratings"))
+    satisfied_ratings = _count(_("satisfied ratings (4 or 5)"))
+    satisfaction_rate = _rate(_("satisfaction rate"))
+    fcr_services = _count(_("human after-sales services started by the buyer"))
+    fcr_repeated = _count(_("of which followed by another within 72 hours"))
+    fcr_open = _count(_("of which with the 72-hour window still open"))
+    fcr_3d = _rate(_("after-sales 3-day FCR"))
+    resolution_seekers = _count(_("buyers seeking after-sales help"))
+    platform_consultations = _count(_("platform consultations"))
+    disputes = _count(_("disputes"))
+    complaint_interventions = _count(_("complaint interventions"))
+    resolution_rate = _rate(_("after-sales resolution rate"))
+    transfer_entry_shown = _count(_("bot-served chats with the transfer entry shown"))
+    transfer_requests = _count(_("transfer-to-human requests (entry shown)"))
+    transfer_rate = _rate(_("transfer-to-human rate"))
+    bot_conversations_unexposed = _count(_("bot-served chats of unexposed buyers"))
+    transfer_requests_unexposed = _count(_("transfer-to-human requests (unexposed buyers)"))
+    transfer_rate_unexposed = _rate(_("transfer-to-human rate, unexposed buyers"))
+    reception_volume = models.FloatField(_("daily average reception volume (30 days)"), null=True, blank=True)
+    reception_tier = models.CharField(_("reception tier"), max_length=10, choices=ReceptionTier.choices, blank=True)
+    first_turns_in_hours_7d = _count(_("first turns between 09:00 and 21:00, 7 days"))
+    first_turns_answered_3m_7d = _count(_("of which answered within 180 s, 7 days"))
+    response_rate_3m_7d = _rate(_("3-minute response rate, 7 days"))
+    ratings_7d = _count(_("ratings, 7 days"))
+    satisfied_ratings_7d = _count(_("satisfied ratings, 7 days"))
+    satisfaction_rate_7d = _rate(_("satisfaction rate, 7 days"))
+    fast_response_badge = models.BooleanField(_("fast-response badge"), default=False)
+    stars = models.PositiveSmallIntegerField(_("service stars"), default=3)
+    satisfaction_final = models.BooleanField(_("satisfaction final"), default=False)
+    fcr_final = models.BooleanField(_("FCR final"), default=False)
+    final = models.BooleanField(_("final"), default=False)
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+
+    objects = ShopScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("daily metrics")
+        verbose_name_plural = _("daily metrics")
+        ordering = ["-date", "shop_id", "scope", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "date"], condition=Q(scope=MetricScope.SHOP), name="daily_metric_one_shop_row"
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "date", "agent"],
+                condition=Q(scope=MetricScope.AGENT),
+                name="daily_metric_one_agent_row",
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "date", "group"],
+                condition=Q(scope=MetricScope.GROUP),
+                name="daily_metric_one_group_row",
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "date", "phase"],
+                condition=Q(scope=MetricScope.PHASE),
+                name="daily_metric_one_phase_row",
+            ),
+            models.CheckConstraint(
+                condition=Q(scope=MetricScope.SHOP, agent__isnull=True, group__isnull=True, phase="")
+                | Q(scope=MetricScope.AGENT, agent__isnull=False, group__isnull=True, phase="")
+                | Q(scope=MetricScope.GROUP, agent__isnull=True, group__isnull=False, phase="")
+                | (Q(scope=MetricScope.PHASE, agent__isnull=True, group__isnull=True) & ~Q(phase="")),
+                name="daily_metric_scope_dimensions",
+            ),
+            models.CheckConstraint(condition=Q(stars__gte=3, stars__lte=5), name="daily_metric_stars_3_5"),
+        ]
+        indexes = [
+            models.Index(fields=["shop", "scope", "date"], name="daily_metric_shop_scope_date"),
+            models.Index(fields=["date", "scope"], name="daily_metric_date_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} {self.date} {self.get_scope_display()}"

@@ -1,22 +1,29 @@
-"""Rating invites (random system invites at a chat's end, retired agent invites) and the buyers' answers."""
+"""Rating invites (random system invites at a chat's end, retired agent invites), the buyers' answers, and the
+daily metric rollups."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice.errors import Conflict, Gone, InvalidInput
 from chats.choices import ConversationStatus, MessageFlag, Sender
 from chats.models import Conversation, Message
+from shops.models import Shop
 
 from .choices import INVITE_VALIDITY_HOURS, InviteChannel, InviteStatus
-from .models import Evaluation, InviteDecision, RatingInvite
+from .metrics import daily_metric_rows
+from .models import DailyMetric, Evaluation, InviteDecision, RatingInvite
 from .random_source import random_source
+
+METRICS_LOCK_NAMESPACE = 7301  # pg_advisory_xact_lock(namespace, day): one rollup of a day at a time
 
 
 def _invite(conversation: Conversation, channel: str, now: datetime) -> RatingInvite:
@@ -136,3 +143,44 @@ def evaluation_submit(
         invite.answered_at = now
         invite.save(update_fields=["status", "answered_at"])
     return evaluation
+
+
+def _lock_day(day: date) -> None:
+    """Serialise rollups of one day on PostgreSQL, so two runs never interleave their delete and insert."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [METRICS_LOCK_NAMESPACE, day.toordinal()])
+
+
+@transaction.atomic
+def daily_metrics_rollup(*, day: date, shop_ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
+    """Recompute the daily metrics of the shop-local day ``day`` for ``shop_ids`` (``None``: every shop).
+
+    Idempotent: the day's rows of those shops are replaced in one transaction (computed in SQL, see
+    ``evaluations.metrics.rollup``), so a re-run with the same data writes identical rows. Returns the rows written.
+    """
+    ids = None if shop_ids is None else sorted(set(shop_ids))
+    _lock_day(day)
+    rows = daily_metric_rows(day=day, shop_ids=ids, now=now)
+    stale = DailyMetric.objects.filter(date=day)
+    if ids is not None:
+        stale = stale.filter(shop_id__in=ids)
+    stale.delete()
+    DailyMetric.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def daily_metrics_rollup_nightly(*, days_ago: int, now: datetime | None = None) -> int:
+    """The nightly run: every shop's own local day ``today - days_ago``, one transaction per time zone.
+
+    Whatever the hour it runs at, a shop's local yesterday has ended, so one schedule serves every time zone.
+    """
+    now = now or timezone.now()
+    zones: dict[str, list[int]] = {}
+    for shop_id, zone in Shop.objects.order_by("pk").values_list("pk", "timezone"):
+        zones.setdefault(zone, []).append(shop_id)
+    written = 0
+    for zone, ids in zones.items():
+        day = now.astimezone(ZoneInfo(zone)).date() - timedelta(days=days_ago)
+        written += daily_metrics_rollup(day=day, shop_ids=ids, now=now)
+    return written

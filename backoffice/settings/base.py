@@ -250,9 +250,15 @@ EXPORT_CHUNK_ROWS = 2000  # rows fetched per round trip from the server-side cur
 # Service stars (DESIGN.md): the highest level whose 7-day 3-minute rate and 7-day satisfaction rate are both
 # at least the thresholds; otherwise 3 stars.
 METRICS_STAR_THRESHOLDS = [
-    {"stars": 5, "response_rate_3m": env.float("METRICS_5_STARS_RESPONSE_RATE", default=0.9),
-     "satisfaction_rate": env.float("METRICS_5_STARS_SATISFACTION_RATE", default=0.9)},
-    {"stars": 4, "response_rate_3m": env.float("METRICS_4_STARS_RESPONSE_RATE", default=0.8),
-     "satisfaction_rate": env.float("METRICS_4_STARS_SATISFACTION_RATE", default=0.8)},
+    {
+        "stars": 5,
+        "response_rate_3m": env.float("METRICS_5_STARS_RESPONSE_RATE", default=0.9),
+        "satisfaction_rate": env.float("METRICS_5_STARS_SATISFACTION_RATE", default=0.9),
+    },
+    {
+        "stars": 4,
+        "response_rate_3m": env.float("METRICS_4_STARS_RESPONSE_RATE", default=0.8),
+        "satisfaction_rate": env.float("METRICS_4_STARS_SATISFACTION_RATE", default=0.8),
+    },
 ]
 METRICS_FAST_RESPONSE_BADGE_RATE = env.float("METRICS_FAST_RESPONSE_BADGE_RATE", default=0.8)
