@@ -438,7 +438,8 @@ def _derive(values: dict, *, satisfaction_final: bool) -> dict:
     values["fast_response_badge"] = badge_rate is not None and badge_rate >= settings.METRICS_FAST_RESPONSE_BADGE_RATE
     values["stars"] = star_level(values["response_rate_3m_7d"], values["satisfaction_rate_7d"])
     values["satisfaction_final"] = satisfaction_final
-    values["fcr_final"] = values["fcr_open"] == 0 and values.pop("open_conversations") == 0
+    open_conversations = values.pop("open_conversations")
+    values["fcr_final"] = values["fcr_open"] == 0 and open_conversations == 0
     values["final"] = values["satisfaction_final"] and values["fcr_final"]
     return values
 

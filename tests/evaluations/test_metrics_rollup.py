@@ -9,9 +9,9 @@ from chats.choices import ConversationStatus, Sender
 from evaluations.choices import MetricScope
 from evaluations.models import DailyMetric
 from evaluations.services import daily_metrics_rollup
-from tests.agents.factories import AgentFactory
+from tests.agents.factories import AgentFactory, RoutingGroupFactory
 from tests.chats.factories import ConversationFactory, MessageFactory
-from tests.shops.factories import ShopFactory
+from tests.shops.factories import BuyerFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +84,276 @@ def test_response_rate_hours_boundaries_auto_replies_official_and_emoji():
     assert (agent_a.first_turns_in_hours, agent_a.first_turns_answered_3m, agent_a.unanswered_turns) == (3, 2, 1)
     assert row(shop, MetricScope.AGENT, agent=b).avg_response_seconds == 181.0
     assert row(shop, MetricScope.PHASE, phase="pre_sales").conversations == 6
+
+
+def _service(shop, buyer, start, *, agents, first=Sender.BUYER, phase="after_sales", human=True, hours=1):
+    """A human after-sales chat; ``first`` says who wrote first (an agent: a merchant-started contact)."""
+    script = [(0, Sender.BOT), (5, first), (60, Sender.AGENT if first == Sender.BUYER else Sender.BUYER)]
+    if not human:
+        script = [(0, Sender.BOT), (5, Sender.BUYER), (6, Sender.BOT)]
+    conversation = chat(
+        shop,
+        start,
+        script,
+        agent=agents[-1] if human else None,
+        phase=phase,
+        buyer=buyer,
+        assigned_at=start + timedelta(seconds=4) if human else None,
+    )
+    conversation.ended_at = start + timedelta(hours=hours)
+    conversation.save(update_fields=["ended_at"])
+    return conversation
+
+
+def test_fcr_72_hour_edge_merchant_started_transfers_and_finality():
+    shop = ShopFactory()
+    a, b = AgentFactory(shop=shop), AgentFactory(shop=shop)
+    x, y, z, w, v, u = (BuyerFactory() for _ in range(6))
+    first_x = _service(shop, x, local(10), agents=[a])  # ends 11:00
+    _service(shop, x, local(11, days=3), agents=[a])  # exactly 72 h after: repeated
+    _service(shop, y, local(10), agents=[a])  # ends 11:00
+    _service(shop, y, local(11, 0, 1, days=3), agents=[a])  # 72 h and 1 s after: outside the window
+    _service(shop, z, local(12), agents=[a], first=Sender.AGENT)  # merchant-started: no service
+    _service(shop, z, local(14), agents=[a])  # z's own service, not repeated (z's earlier contact does not count)
+    _service(shop, w, local(13), agents=[a], human=False)  # never reached a human
+    _service(shop, v, local(13), agents=[a], phase="pre_sales")  # pre-sales
+    _service(shop, u, local(15), agents=[a, b])  # transferred a -> b inside one service: one service, b's
+    assert first_x.agent == a
+
+    daily_metrics_rollup(day=D, now=LATER)
+    metrics = row(shop)
+    assert (metrics.fcr_services, metrics.fcr_repeated, metrics.fcr_open) == (4, 1, 0)
+    assert metrics.fcr_3d == 0.75
+    assert metrics.fcr_final and metrics.satisfaction_final and metrics.final
+    assert (row(shop, MetricScope.AGENT, agent=b).fcr_services, row(shop, MetricScope.AGENT, agent=b).fcr_3d) == (
+        1,
+        1.0,
+    )
+    after_sales = row(shop, MetricScope.PHASE, phase="after_sales")
+    assert (after_sales.fcr_services, after_sales.fcr_3d) == (4, 0.75)
+    assert row(shop, MetricScope.PHASE, phase="pre_sales").fcr_3d is None
+
+    # Two days later the 72-hour windows are still open: provisional, and satisfaction is final from D+2 00:00.
+    daily_metrics_rollup(day=D, now=local(0, days=2))
+    metrics = row(shop)
+    assert (metrics.fcr_open, metrics.fcr_final, metrics.satisfaction_final, metrics.final) == (4, False, True, False)
+    daily_metrics_rollup(day=D, now=local(23, 59, 59, days=1))
+    assert row(shop).satisfaction_final is False
+
+
+def test_resolution_rate_counts_seekers_once_and_clamps():
+    from shops.choices import AfterSalesEventKind as Kind
+    from tests.shops.factories import AfterSalesEventFactory
+
+    shop, crowded = ShopFactory(), ShopFactory()
+    b1, b2, b3, b4, b5, b6 = (BuyerFactory() for _ in range(6))
+    chat(shop, local(10), buyer=b1, phase="after_sales")  # after-sales chat ...
+    AfterSalesEventFactory(shop=shop, buyer=b1, kind=Kind.REFUND_REQUEST, occurred_at=local(11))  # ... and a refund
+    AfterSalesEventFactory(shop=shop, buyer=b2, kind=Kind.COMPLAINT, occurred_at=local(12))
+    AfterSalesEventFactory(shop=shop, buyer=b3, kind=Kind.REFUND_REQUEST, occurred_at=local(9))
+    AfterSalesEventFactory(shop=shop, buyer=b3, kind=Kind.REFUND_REQUEST, occurred_at=local(18))
+    chat(shop, local(10), buyer=b4, phase="after_sales")  # S = 4 buyers: b1, b2, b3, b4
+    chat(shop, local(10, days=-10), buyer=b5)  # b5 contacted the shop 10 days before consulting the platform
+    AfterSalesEventFactory(shop=shop, buyer=b5, kind=Kind.PLATFORM_CONSULTATION, occurred_at=local(16))
+    chat(shop, local(15, days=-15), buyer=b6)  # 15 days and 1 hour before: too long ago
+    AfterSalesEventFactory(shop=shop, buyer=b6, kind=Kind.PLATFORM_CONSULTATION, occurred_at=local(16))
+    AfterSalesEventFactory(shop=shop, buyer=b2, kind=Kind.REFUND_REQUEST, occurred_at=local(0, days=1))  # D+1
+
+    AfterSalesEventFactory(shop=crowded, buyer=b1, kind=Kind.COMPLAINT, occurred_at=local(10))
+    AfterSalesEventFactory(shop=crowded, buyer=b1, kind=Kind.DISPUTE, occurred_at=local(11))
+    AfterSalesEventFactory(shop=crowded, buyer=b2, kind=Kind.COMPLAINT_INTERVENTION, occurred_at=local(11))
+
+    daily_metrics_rollup(day=D, now=LATER)
+    metrics = row(shop)
+    assert (metrics.resolution_seekers, metrics.platform_consultations, metrics.disputes) == (4, 1, 0)
+    assert metrics.resolution_rate == 0.75
+    crowded_metrics = row(crowded)
+    assert (crowded_metrics.resolution_seekers, crowded_metrics.disputes, crowded_metrics.complaint_interventions) == (
+        1,
+        1,
+        1,
+    )
+    assert crowded_metrics.resolution_rate == 0.0  # 1 - 2/1, clamped
+    assert row(shop, MetricScope.PHASE, phase="after_sales").resolution_rate is None  # a shop-level figure
+
+
+def test_ratings_belong_to_the_day_the_invite_was_sent():
+    from tests.evaluations.factories import EvaluationFactory, RatingInviteFactory
+
+    shop = ShopFactory()
+    agent = AgentFactory(shop=shop)
+    served = chat(shop, local(22), agent=agent)
+    late = RatingInviteFactory(conversation=served, sent_at=local(23))
+    EvaluationFactory(conversation=served, invite=late, channel="system", score=5, answered_at=local(9, days=1))
+    same_day = RatingInviteFactory(conversation=chat(shop, local(10), agent=agent), sent_at=local(11))
+    EvaluationFactory(conversation=same_day.conversation, invite=same_day, channel="system", score=2)
+    yesterday = RatingInviteFactory(conversation=chat(shop, local(22, days=-1)), sent_at=local(23, 30, days=-1))
+    EvaluationFactory(conversation=yesterday.conversation, invite=yesterday, channel="system", score=1)
+    ended_today = chat(shop, local(20), agent=agent)  # ends 21:00 on D: its self rating is D's
+    EvaluationFactory(conversation=ended_today, channel="self", score=4, answered_at=local(8, days=3))
+
+    daily_metrics_rollup(day=D, now=LATER)
+    metrics = row(shop)
+    assert (metrics.ratings, metrics.satisfied_ratings) == (3, 2)
+    assert metrics.satisfaction_rate == pytest.approx(2 / 3)
+    assert row(shop, MetricScope.AGENT, agent=agent).ratings == 3
+
+
+def test_transfer_rate_for_exposed_and_unexposed_buyers():
+    shop = ShopFactory()
+    bot = [(0, Sender.BOT), (3, Sender.BUYER), (4, Sender.BOT)]
+    for requested in (True, False, False, False):
+        chat(
+            shop,
+            local(10),
+            bot,
+            transfer_entry_visible=True,
+            buyer_exposed=True,
+            transfer_requested_at=local(10, 1) if requested else None,
+        )
+    chat(shop, local(11), bot, buyer_exposed=False)
+    chat(shop, local(11), bot, buyer_exposed=False)
+    chat(shop, local(11), [(0, Sender.BUYER), (9, Sender.AGENT)], agent=AgentFactory(shop=shop))  # no bot
+    daily_metrics_rollup(day=D, now=LATER)
+    metrics = row(shop)
+    assert (metrics.transfer_requests, metrics.transfer_entry_shown, metrics.transfer_rate) == (1, 4, 0.25)
+    assert (metrics.transfer_requests_unexposed, metrics.bot_conversations_unexposed) == (0, 2)
+    assert metrics.transfer_rate_unexposed == 0.0
+
+
+def test_shops_in_two_time_zones_get_their_own_local_day():
+    tokyo = ShopFactory(timezone="Asia/Tokyo")
+    los_angeles = ShopFactory(timezone="America/Los_Angeles")
+    moment = datetime(2024, 5, 6, 16, 30, tzinfo=UTC)  # Tokyo: 05-07 01:30; Los Angeles: 05-06 09:30
+    for shop in (tokyo, los_angeles):
+        chat(shop, moment, [(0, Sender.BUYER), (60, Sender.AGENT)], agent=AgentFactory(shop=shop))
+    daily_metrics_rollup(day=D, now=LATER)
+    daily_metrics_rollup(day=D + timedelta(days=1), now=LATER)
+    assert row(los_angeles).conversations == 1
+    assert (row(los_angeles).first_turns_in_hours, row(los_angeles).response_rate_3m) == (1, 1.0)
+    assert row(tokyo).conversations == 0
+    tokyo_next = DailyMetric.objects.get(shop=tokyo, date=D + timedelta(days=1), scope=MetricScope.SHOP)
+    assert (tokyo_next.conversations, tokyo_next.first_turns_in_hours, tokyo_next.avg_response_seconds) == (1, 0, 60.0)
+
+
+def test_turns_count_on_the_day_they_start():
+    shop = ShopFactory()
+    agent = AgentFactory(shop=shop)
+    chat(
+        shop,
+        local(23, 58),
+        [(0, Sender.BUYER), (30, Sender.AGENT), (200, Sender.BUYER), (260, Sender.AGENT)],
+        agent=agent,
+    )
+    daily_metrics_rollup(day=D, now=LATER)
+    daily_metrics_rollup(day=D + timedelta(days=1), now=LATER)
+    assert (row(shop).conversations, row(shop).responded_turns, row(shop).avg_response_seconds) == (1, 1, 30.0)
+    next_day = DailyMetric.objects.get(shop=shop, date=D + timedelta(days=1), scope=MetricScope.SHOP)
+    assert (next_day.conversations, next_day.responded_turns, next_day.avg_response_seconds) == (0, 1, 60.0)
+
+
+def _values(rows):
+    skip = {"id"}
+    return sorted(
+        (tuple((k, v) for k, v in vars(r).items() if k not in skip and not k.startswith("_")) for r in rows), key=str
+    )
+
+
+def test_rerunning_a_day_writes_identical_rows():
+    shop = ShopFactory()
+    agent = AgentFactory(shop=shop)
+    group = RoutingGroupFactory(shop=shop, members=[agent])
+    chat(shop, local(10), [(0, Sender.BUYER), (100, Sender.AGENT)], agent=agent, group=group)
+    _service(shop, BuyerFactory(), local(11), agents=[agent])
+    daily_metrics_rollup(day=D, now=LATER)
+    first = _values(DailyMetric.objects.all())
+    ids = set(DailyMetric.objects.values_list("pk", flat=True))
+    assert daily_metrics_rollup(day=D, now=LATER) == len(first) == 5  # shop, agent, group, two phases
+    assert _values(DailyMetric.objects.all()) == first
+    assert ids.isdisjoint(DailyMetric.objects.values_list("pk", flat=True))  # replaced, not appended
+    other = ShopFactory()
+    daily_metrics_rollup(day=D, shop_ids=[other.pk], now=LATER)  # one shop: the others' rows stay
+    assert DailyMetric.objects.filter(shop=shop).count() == 5
+    assert row(shop, MetricScope.GROUP, group=group).avg_response_seconds == 100.0
+
+
+def test_reception_volume_and_tier_match_the_rollout_figure():
+    from shops.selectors import shop_daily_reception_volume
+
+    shop = ShopFactory()
+    for days in range(1, 31):  # 45 chats in the 30 days before D
+        for _ in range(2 if days <= 15 else 1):
+            chat(shop, local(12, days=-days))
+    chat(shop, local(23, 59, days=-31))  # too early
+    chat(shop, local(0))  # D itself is excluded
+    daily_metrics_rollup(day=D, now=LATER)
+    assert row(shop).reception_volume == 1.5 == shop_daily_reception_volume(shop=shop, at=local(12))
+    assert row(shop).reception_tier == "<100"
+
+
+def test_seven_day_badge_and_stars_pool_the_counts():
+    shop = ShopFactory()
+    for days in range(1, 7):  # D-6..D-1: 10 first turns in hours each, 8 answered; 4 ratings, 4 satisfied
+        DailyMetric.objects.create(
+            shop=shop,
+            date=D - timedelta(days=days),
+            scope=MetricScope.SHOP,
+            first_turns_in_hours=10,
+            first_turns_answered_3m=8,
+            ratings=4,
+            satisfied_ratings=4,
+        )
+    DailyMetric.objects.create(
+        shop=shop, date=D - timedelta(days=7), scope=MetricScope.SHOP, first_turns_in_hours=100
+    )  # D-7: outside the 7 days
+    agent = AgentFactory(shop=shop)
+    chat(shop, local(10), [(0, Sender.BUYER), (500, Sender.AGENT)], agent=agent)  # missed: 48 of 61
+    daily_metrics_rollup(day=D, now=LATER)
+    metrics = row(shop)
+    assert (metrics.first_turns_in_hours_7d, metrics.first_turns_answered_3m_7d) == (61, 48)
+    assert metrics.response_rate_3m_7d == pytest.approx(48 / 61)  # 0.787: no badge
+    assert metrics.fast_response_badge is False
+    assert (metrics.ratings_7d, metrics.satisfaction_rate_7d, metrics.stars) == (24, 1.0, 3)
+
+    chat(shop, local(11), [(0, Sender.BUYER), (5, Sender.AGENT)], agent=agent)
+    chat(shop, local(12), [(0, Sender.BUYER), (5, Sender.AGENT)], agent=agent)  # 50 of 63 = 0.794
+    chat(shop, local(13), [(0, Sender.BUYER), (5, Sender.AGENT)], agent=agent)  # 51 of 64 = 0.797
+    chat(shop, local(14), [(0, Sender.BUYER), (5, Sender.AGENT)], agent=agent)  # 52 of 65 = 0.8
+    daily_metrics_rollup(day=D, now=LATER)
+    metrics = row(shop)
+    assert (metrics.first_turns_in_hours_7d, metrics.first_turns_answered_3m_7d) == (65, 52)
+    assert metrics.fast_response_badge is True  # exactly 80%
+    assert metrics.stars == 4  # 80% and 100%: 4 stars; 5 needs 90% and 90%
+
+
+def test_star_levels_follow_the_settings(settings):
+    from evaluations.metrics import star_level
+
+    assert star_level(0.9, 0.9) == 5
+    assert star_level(0.95, 0.89) == 4
+    assert star_level(0.8, 0.8) == 4
+    assert star_level(0.79, 1.0) == 3
+    assert star_level(None, 1.0) == 3
+    settings.METRICS_STAR_THRESHOLDS = [{"stars": 5, "response_rate_3m": 0.5, "satisfaction_rate": 0.5}]
+    assert star_level(0.6, 0.6) == 5
+    assert star_level(0.85, 0.85) == 5
+
+
+def test_phase_boundary_and_a_buyer_who_pays_after_asking():
+    from chats.services import conversation_start
+    from tests.shops.factories import OrderFactory
+
+    shop = ShopFactory(bot_enabled=False)
+    edge, outside, payer = BuyerFactory(), BuyerFactory(), BuyerFactory()
+    OrderFactory(shop=shop, buyer=edge, placed_at=local(0, days=-21), paid_at=local(0, days=-21))  # first instant
+    OrderFactory(shop=shop, buyer=outside, placed_at=local(0, days=-22), paid_at=local(23, 59, 59, days=-22))
+    conversation_start(shop=shop, buyer=edge, started_at=local(10), history=True)
+    conversation_start(shop=shop, buyer=outside, started_at=local(10), history=True)
+    conversation_start(shop=shop, buyer=payer, started_at=local(10), history=True)
+    OrderFactory(shop=shop, buyer=payer, placed_at=local(10, 5), paid_at=local(10, 6))  # pays after asking
+    conversation_start(shop=shop, buyer=payer, started_at=local(15), history=True)  # still pre-sales on D
+    daily_metrics_rollup(day=D, now=LATER)
+    assert row(shop, MetricScope.PHASE, phase="after_sales").conversations == 1
+    assert row(shop, MetricScope.PHASE, phase="pre_sales").conversations == 3
+    assert row(shop, MetricScope.PHASE, phase="after_sales").resolution_rate is None
+    assert row(shop).resolution_seekers == 1  # the after-sales chat of ``edge``
