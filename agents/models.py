@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.tenancy import Caller, ShopScopedQuerySet
+from backoffice.tenancy import Caller, CallerRole, ShopScopedQuerySet
 from shops.models import Shop
 
 from .choices import AgentRole, AgentStatus, AutoReplyTrigger, GroupPhase, PhraseScope
@@ -100,6 +100,8 @@ class RoutingGroup(models.Model):
 class QuickPhraseQuerySet(ShopScopedQuerySet):
     def for_caller(self, caller: Caller):
         """Shop staff see the team's phrases and their own personal ones, never another agent's."""
+        if caller.role == CallerRole.INTEGRATION:
+            return self.none()  # the marketplace's systems have no business with the workbench
         scoped = super().for_caller(caller)
         if caller.agent_id is not None:
             scoped = scoped.filter(Q(scope=PhraseScope.TEAM) | Q(owner_id=caller.agent_id))
@@ -166,6 +168,8 @@ class QuickPhrase(models.Model):
 class AutoReplyRuleQuerySet(ShopScopedQuerySet):
     def for_caller(self, caller: Caller):
         """Shop staff see the team's rules and their own personal ones, never another agent's."""
+        if caller.role == CallerRole.INTEGRATION:
+            return self.none()  # the marketplace's systems have no business with the workbench
         scoped = super().for_caller(caller)
         if caller.agent_id is not None:
             scoped = scoped.filter(Q(agent__isnull=True) | Q(agent_id=caller.agent_id))

@@ -2,8 +2,9 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
 from agents.choices import AgentStatus
-from agents.models import Agent, RoutingGroup
+from agents.models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
 from backoffice.api.tenancy import ScopedModelSerializer, ScopedPrimaryKeyRelatedField
+from shops.models import Shop
 
 
 class AgentSerializer(ScopedModelSerializer):
@@ -58,3 +59,80 @@ class RoutingGroupSerializer(ScopedModelSerializer):
 class RoutingGroupUpdateSerializer(RoutingGroupSerializer):
     class Meta(RoutingGroupSerializer.Meta):
         read_only_fields = ["created_at", "shop"]
+
+
+class QuickPhraseSerializer(ScopedModelSerializer):
+    """``owner`` is the caller for personal phrases; platform staff name it."""
+
+    owner = ScopedPrimaryKeyRelatedField(queryset=Agent.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = QuickPhrase
+        fields = [
+            "id",
+            "shop",
+            "scope",
+            "owner",
+            "shortcut",
+            "title",
+            "content",
+            "category",
+            "usage_count",
+            "last_used_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["usage_count", "last_used_at", "created_at", "updated_at"]
+        validators = []  # shortcut uniqueness per scope is the service's rule
+
+
+class QuickPhraseUpdateSerializer(QuickPhraseSerializer):
+    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta(QuickPhraseSerializer.Meta):
+        read_only_fields = [*QuickPhraseSerializer.Meta.read_only_fields, "shop", "scope"]
+
+
+class QuickPhraseExportSerializer(serializers.Serializer):
+    shop = ScopedPrimaryKeyRelatedField(queryset=Shop.objects.all(), required=False)
+    format = serializers.ChoiceField(choices=[("csv", "CSV"), ("xlsx", "XLSX")], default="csv")
+
+
+class QuickPhraseImportSerializer(serializers.Serializer):
+    shop = ScopedPrimaryKeyRelatedField(queryset=Shop.objects.all(), required=False)
+    file = serializers.FileField(allow_empty_file=False)
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="Row number in the file; the header is row 1.")
+    message = serializers.CharField()
+
+
+class QuickPhraseImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    errors = ImportErrorSerializer(many=True)
+
+
+class AutoReplyRuleSerializer(ScopedModelSerializer):
+    """No ``agent``: the shop's team rule; with ``agent``: that agent's personal rule, which wins."""
+
+    agent = ScopedPrimaryKeyRelatedField(queryset=Agent.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = AutoReplyRule
+        fields = ["id", "shop", "agent", "trigger", "threshold", "content", "enabled", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+        validators = []  # one rule per trigger and scope is the service's rule
+
+
+class AutoReplyRuleUpdateSerializer(AutoReplyRuleSerializer):
+    agent = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta(AutoReplyRuleSerializer.Meta):
+        read_only_fields = [*AutoReplyRuleSerializer.Meta.read_only_fields, "shop", "trigger"]
+
+
+class AutoReplyDefaultsSerializer(serializers.Serializer):
+    shop = ScopedPrimaryKeyRelatedField(queryset=Shop.objects.all())
+    agent = ScopedPrimaryKeyRelatedField(queryset=Agent.objects.all(), required=False, allow_null=True)

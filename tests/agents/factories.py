@@ -1,8 +1,8 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from agents.choices import AgentRole, AgentStatus, GroupPhase
-from agents.models import Agent, RoutingGroup
+from agents.choices import AgentRole, AgentStatus, AutoReplyTrigger, GroupPhase, PhraseScope
+from agents.models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
 
 PASSWORD = "S3cure-pass-for-tests"
 
@@ -53,3 +53,28 @@ class RoutingGroupFactory(factory.django.DjangoModelFactory):
     def members(self, create, extracted, **kwargs):
         if create and extracted:
             self.members.set(extracted)
+
+
+class QuickPhraseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QuickPhrase
+
+    shop = factory.SubFactory("tests.shops.factories.ShopFactory")
+    scope = PhraseScope.TEAM
+    owner = None
+    shortcut = factory.Sequence(lambda n: f"/p{n}")
+    title = factory.Sequence(lambda n: f"Phrase {n}")
+    content = "亲，您好，有什么可以帮您？"
+    category = "greeting"
+
+
+class AutoReplyRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AutoReplyRule
+
+    shop = factory.SubFactory("tests.shops.factories.ShopFactory")
+    agent = None
+    trigger = AutoReplyTrigger.AGENT_AWAY
+    threshold = None
+    content = "I'm away for a moment."
+    enabled = True

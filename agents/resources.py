@@ -1,0 +1,186 @@
+"""Quick phrases in and out of CSV and XLSX files (django-import-export), for the API and the admin.
+
+File columns: ``scope`` (``personal``/``team``; blank means personal), ``shortcut``, ``title``, ``content``,
+``category``; exports add ``usage_count``, which imports ignore. A row is matched on (shop, scope, owner,
+shortcut), so importing a file again updates its phrases instead of duplicating them. Row numbers are those a
+spreadsheet shows: the header is row 1, the first phrase row 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import tablib
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from import_export import fields, resources
+
+from backoffice.errors import Conflict, InvalidInput
+from shops.models import Shop
+
+from .choices import PhraseScope
+from .models import Agent, QuickPhrase
+
+COLUMNS = ["scope", "shortcut", "title", "content", "category"]
+EXPORT_COLUMNS = [*COLUMNS, "usage_count"]
+IMPORT_FORMATS = ("csv", "xlsx")
+IMPORT_MAX_BYTES = 1024 * 1024
+IMPORT_MAX_ROWS = 5000
+HEADER_ROWS = 1
+
+
+class QuickPhraseResource(resources.ModelResource):
+    """Phrases of one shop as seen by one caller: the team's, and ``owner``'s personal ones."""
+
+    usage_count = fields.Field(attribute="usage_count", column_name="usage_count", readonly=True)
+
+    class Meta:
+        model = QuickPhrase
+        fields = EXPORT_COLUMNS
+        export_order = EXPORT_COLUMNS
+        import_id_fields = ["scope", "shortcut"]
+        clean_model_instances = True
+        skip_diff = True
+
+    def __init__(self, *, shop: Shop | None = None, owner: Agent | None = None, manager: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.shop = shop
+        self.owner = owner
+        self.manager = manager
+
+    def before_import_row(self, row, **kwargs):
+        for name in COLUMNS:
+            value = row.get(name)
+            row[name] = "" if value is None else str(value).strip()
+        row["scope"] = row["scope"].lower() or PhraseScope.PERSONAL
+
+    def _owner_for(self, scope: str) -> Agent | None:
+        return self.owner if scope == PhraseScope.PERSONAL else None
+
+    def get_instance(self, instance_loader, row):
+        return (
+            QuickPhrase.objects.filter(
+                shop=self.shop, scope=row["scope"], owner=self._owner_for(row["scope"]), shortcut=row["shortcut"]
+            )
+            .select_related("shop")
+            .first()
+        )
+
+    def init_instance(self, row=None):
+        return QuickPhrase(shop=self.shop, owner=self._owner_for(row["scope"]))
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        if instance.scope == PhraseScope.TEAM:
+            if not self.manager:
+                errors.setdefault("scope", []).append(_("Only owners and supervisors manage team phrases."))
+            elif not self.shop.subaccounts_enabled:
+                errors.setdefault("scope", []).append(_("Team versions need the shop's sub-accounts switched on."))
+        elif instance.scope == PhraseScope.PERSONAL and self.owner is None:
+            errors.setdefault("scope", []).append(_("Personal phrases are imported by their owner."))
+        super().validate_instance(instance, errors or None, validate_unique)
+
+
+def phrase_queryset_for_export(*, shop: Shop, owner: Agent | None):
+    """The team's phrases and ``owner``'s personal ones (team only without an owner)."""
+    phrases = QuickPhrase.objects.filter(shop=shop)
+    if owner is None:
+        return phrases.filter(scope=PhraseScope.TEAM)
+    return phrases.filter(scope=PhraseScope.TEAM) | phrases.filter(owner=owner)
+
+
+def quick_phrases_export(*, shop: Shop, owner: Agent | None, file_format: str) -> bytes:
+    """The file (CSV as UTF-8 with a byte-order mark, so spreadsheet programs read Chinese, or XLSX)."""
+    queryset = phrase_queryset_for_export(shop=shop, owner=owner).order_by("scope", "category", "shortcut", "pk")
+    dataset = QuickPhraseResource(shop=shop, owner=owner).export(queryset)
+    if file_format == "xlsx":
+        return dataset.export("xlsx")
+    return ("\ufeff" + dataset.export("csv")).encode("utf-8")
+
+
+UNREADABLE = gettext_lazy("The file is not a readable CSV or XLSX file.")
+
+
+def dataset_from_upload(*, content: bytes, filename: str = "") -> tablib.Dataset:
+    """Read an uploaded CSV (UTF-8, or GB18030 as Excel saves it in China) or XLSX file; bad files are a 400."""
+    if len(content) > IMPORT_MAX_BYTES:
+        raise InvalidInput(_("The file is larger than 1 MB."), field="file")
+    is_xlsx = content[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
+    try:
+        if is_xlsx:
+            dataset = tablib.Dataset().load(content, format="xlsx")
+        else:
+            if b"\x00" in content:
+                raise ValueError("binary content")
+            try:
+                text = content.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = content.decode("gb18030")
+            dataset = tablib.Dataset().load(text, format="csv")
+    except Exception as error:  # tablib and openpyxl raise many types for broken files
+        raise InvalidInput(UNREADABLE, field="file") from error
+    headers = [str(h or "").strip().lower() for h in (dataset.headers or [])]
+    missing = [name for name in ("shortcut", "content") if name not in headers]
+    if missing:
+        raise InvalidInput(
+            _("The first row must name the columns; missing: %(columns)s.") % {"columns": ", ".join(missing)},
+            field="file",
+        )
+    if len(dataset) > IMPORT_MAX_ROWS:
+        raise InvalidInput(_("The file has more than %(max)d phrases.") % {"max": IMPORT_MAX_ROWS}, field="file")
+    dataset.headers = headers
+    return dataset
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+
+def _row_message(error_dict: dict) -> str:
+    parts = []
+    for name, messages in error_dict.items():
+        text = " ".join(str(m) for m in messages)
+        parts.append(text if name == NON_FIELD_ERRORS else f"{name}: {text}")
+    return "; ".join(parts)
+
+
+def quick_phrases_import(*, shop: Shop, owner: Agent | None, manager: bool, dataset: tablib.Dataset) -> ImportReport:
+    """Import phrases: a dry run finds the bad rows, then the good ones are written in one transaction.
+
+    Bad rows are reported as ``{"row", "message"}`` (spreadsheet numbering) and no good row is lost.
+    """
+    resource = QuickPhraseResource(shop=shop, owner=owner, manager=manager)
+    trial = resource.import_data(dataset, dry_run=True, use_transactions=True)
+    report = ImportReport()
+    bad: set[int] = set()
+    for invalid in trial.invalid_rows:
+        bad.add(invalid.number)
+        report.errors.append({"row": invalid.number + HEADER_ROWS, "message": _row_message(invalid.error_dict)})
+    for error_row in trial.error_rows:
+        bad.add(error_row.number)
+        report.errors.append({"row": error_row.number + HEADER_ROWS, "message": _("This row could not be imported.")})
+    for base_error in trial.base_errors:
+        raise InvalidInput(UNREADABLE, field="file") from base_error.error
+    report.errors.sort(key=lambda e: e["row"])
+    good = tablib.Dataset(headers=dataset.headers)
+    for number, values in enumerate(dataset, 1):
+        if number not in bad:
+            good.append(values)
+    if not len(good):
+        return report
+    with transaction.atomic():
+        result = QuickPhraseResource(shop=shop, owner=owner, manager=manager).import_data(
+            good, dry_run=False, use_transactions=True
+        )
+        if result.has_errors() or result.has_validation_errors():
+            # Something changed between the dry run and now (a concurrent import): write nothing.
+            transaction.set_rollback(True)
+            raise Conflict(_("The phrases changed while importing; try again."))
+    report.created = result.totals["new"]
+    report.updated = result.totals["update"]
+    return report
