@@ -1,9 +1,14 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
+from agents.models import Agent, RoutingGroup
 from backoffice.api.tenancy import ScopedFilterSet
+from shops.choices import ServicePhase
 from shops.models import Shop
 
-from .models import Evaluation, RatingInvite
+from .choices import MetricScope
+from .models import DailyMetric, Evaluation, RatingInvite
 
 
 class RatingInviteFilter(ScopedFilterSet):
@@ -24,3 +29,45 @@ class EvaluationFilter(ScopedFilterSet):
     class Meta:
         model = Evaluation
         fields = ["shop", "channel", "score", "conversation"]
+
+
+class DailyMetricFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        date_from, date_to = data.get("date_from"), data.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", _("Must not be before date_from."))
+        return data
+
+
+class DailyMetricFilter(ScopedFilterSet):
+    """Rows of one scope: ``scope`` if given, else agent rows with ``agent``, group rows with ``group``, phase rows
+    with ``phase``, and the shop rows otherwise."""
+
+    shop = filters.ModelChoiceFilter(queryset=Shop.objects.all())
+    date_from = filters.DateFilter(field_name="date", lookup_expr="gte")
+    date_to = filters.DateFilter(field_name="date", lookup_expr="lte")
+    agent = filters.ModelChoiceFilter(queryset=Agent.objects.all())
+    group = filters.ModelChoiceFilter(queryset=RoutingGroup.objects.all())
+    phase = filters.ChoiceFilter(choices=ServicePhase.choices)
+    scope = filters.ChoiceFilter(choices=MetricScope.choices)
+    final = filters.BooleanFilter()
+
+    class Meta:
+        model = DailyMetric
+        form = DailyMetricFilterForm
+        fields = ["shop", "date_from", "date_to", "agent", "group", "phase", "scope", "final"]
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        if data.get("scope"):
+            return queryset
+        for dimension, scope in (
+            ("agent", MetricScope.AGENT),
+            ("group", MetricScope.GROUP),
+            ("phase", MetricScope.PHASE),
+        ):
+            if data.get(dimension):
+                return queryset.filter(scope=scope)
+        return queryset.filter(scope=MetricScope.SHOP)

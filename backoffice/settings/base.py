@@ -208,6 +208,9 @@ SPECTACULAR_SETTINGS = {
         "ConversationStatusEnum": "chats.choices.ConversationStatus",
         "InviteChannelEnum": "evaluations.choices.InviteChannel",
         "InviteStatusEnum": "evaluations.choices.InviteStatus",
+        "MetricScopeEnum": "evaluations.choices.MetricScope",
+        "PhraseScopeEnum": "agents.choices.PhraseScope",
+        "ReceptionTierEnum": "evaluations.choices.ReceptionTier",
     },
 }
 
@@ -234,6 +237,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # With acks_late, a message whose worker died unacknowledged goes back to the queue after this many seconds.
+    # It must outlast the longest task (time limit above): every task is idempotent, but a redelivery of a task still
+    # running would do its work twice at once for nothing.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 
 # Domain settings (DESIGN.md)
 PLATFORM_LINK_ALLOWLIST = env.list(

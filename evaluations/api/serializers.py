@@ -3,8 +3,11 @@ from rest_framework import serializers
 
 from backoffice.api.tenancy import ScopedModelSerializer, ScopedPrimaryKeyRelatedField
 from chats.models import Conversation
-from evaluations.choices import InviteChannel
-from evaluations.models import Evaluation, RatingInvite
+from evaluations.choices import InviteChannel, ReceptionTier
+from evaluations.metrics import PEER_METRICS
+from evaluations.models import DailyMetric, Evaluation, RatingInvite
+from shops.choices import ServicePhase
+from shops.models import Shop
 
 
 class RatingInviteSerializer(ScopedModelSerializer):
@@ -45,3 +48,113 @@ class EvaluationSerializer(ScopedModelSerializer):
                 {"non_field_errors": [_("Give an invite, or a conversation for a rating without one.")]}
             )
         return attrs
+
+
+class DailyMetricSerializer(serializers.ModelSerializer):
+    """One day of a shop, agent, group or phase: rates (``null`` when their denominator is 0) beside their counts."""
+
+    phase = serializers.ChoiceField(choices=ServicePhase.choices, allow_null=True, read_only=True)
+
+    class Meta:
+        model = DailyMetric
+        fields = [
+            "id",
+            "date",
+            "shop",
+            "scope",
+            "agent",
+            "group",
+            "phase",
+            "conversations",
+            "response_rate_3m",
+            "avg_response_seconds",
+            "avg_first_response_seconds",
+            "satisfaction_rate",
+            "ratings",
+            "fcr_3d",
+            "resolution_rate",
+            "transfer_requests",
+            "transfer_rate",
+            "fast_response_badge",
+            "stars",
+            "final",
+            # counts beside the rates, and the extra figures
+            "first_turns_in_hours",
+            "first_turns_answered_3m",
+            "responded_turns",
+            "response_seconds_total",
+            "first_responses",
+            "first_response_seconds_total",
+            "unanswered_turns",
+            "satisfied_ratings",
+            "fcr_services",
+            "fcr_repeated",
+            "fcr_open",
+            "resolution_seekers",
+            "platform_consultations",
+            "disputes",
+            "complaint_interventions",
+            "transfer_entry_shown",
+            "bot_conversations_unexposed",
+            "transfer_requests_unexposed",
+            "transfer_rate_unexposed",
+            "reception_volume",
+            "reception_tier",
+            "first_turns_in_hours_7d",
+            "first_turns_answered_3m_7d",
+            "response_rate_3m_7d",
+            "ratings_7d",
+            "satisfied_ratings_7d",
+            "satisfaction_rate_7d",
+            "satisfaction_final",
+            "fcr_final",
+            "computed_at",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["phase"] = instance.phase or None
+        return data
+
+
+class PeersQuerySerializer(serializers.Serializer):
+    shop = ScopedPrimaryKeyRelatedField(queryset=Shop.objects.all(), required=False)
+    date = serializers.DateField()
+
+    def validate(self, attrs):
+        if "shop" not in attrs:
+            shops = self.context["caller"].shop_ids
+            if shops is None or len(shops) != 1:
+                raise serializers.ValidationError({"shop": [_("This field is required.")]})
+            attrs["shop"] = Shop.objects.get(pk=next(iter(shops)))
+        return attrs
+
+
+class PeerMetricSerializer(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True)
+    peer_median = serializers.FloatField(allow_null=True)
+    percentile = serializers.FloatField(allow_null=True, help_text="Share of peers with a lower value, ties half.")
+    peers = serializers.IntegerField()
+    higher_is_better = serializers.BooleanField()
+
+
+PeerMetricsSerializer = type(
+    "PeerMetricsSerializer",
+    (serializers.Serializer,),
+    {name: PeerMetricSerializer() for name in PEER_METRICS},
+)
+
+
+class PeersSerializer(serializers.Serializer):
+    """The shop's metrics of a day beside the other shops of its industry and reception tier."""
+
+    shop = serializers.IntegerField()
+    date = serializers.DateField()
+    industry = serializers.CharField()
+    reception_tier = serializers.ChoiceField(choices=ReceptionTier.choices)
+    reception_volume = serializers.FloatField(allow_null=True)
+    fast_response_badge = serializers.BooleanField()
+    stars = serializers.IntegerField()
+    final = serializers.BooleanField()
+    metrics = PeerMetricsSerializer()
