@@ -214,7 +214,7 @@ def quick_phrase_create(
 @transaction.atomic
 def quick_phrase_update(*, phrase: QuickPhrase, **fields) -> QuickPhrase:
     """Change a phrase's shortcut, title, content or category (scope, owner and shop stay)."""
-    phrase = QuickPhrase.objects.select_for_update().select_related("shop").get(pk=phrase.pk)
+    phrase = QuickPhrase.objects.select_for_update(of=("self",)).select_related("shop").get(pk=phrase.pk)
     for name in ("shortcut", "title", "content", "category"):
         if name in fields:
             setattr(phrase, name, fields[name].strip() if name == "shortcut" else fields[name])
@@ -269,7 +269,7 @@ def auto_reply_rule_create(
 @transaction.atomic
 def auto_reply_rule_update(*, rule: AutoReplyRule, **fields) -> AutoReplyRule:
     """Change a rule's content, threshold or switch it on or off (shop, agent and trigger stay)."""
-    rule = AutoReplyRule.objects.select_for_update().select_related("shop", "agent").get(pk=rule.pk)
+    rule = AutoReplyRule.objects.select_for_update(of=("self",)).select_related("shop", "agent").get(pk=rule.pk)
     for name in ("content", "threshold", "enabled"):
         if name in fields:
             setattr(rule, name, fields[name])

@@ -2,7 +2,7 @@ from django_filters import rest_framework as filters
 
 from backoffice.api.tenancy import ScopedFilterSet
 
-from .models import Conversation, FaqEntry, Message
+from .models import Conversation, FaqEntry, FollowUpTask, Message, Notification
 
 
 class ConversationFilter(ScopedFilterSet):
@@ -29,3 +29,20 @@ class FaqEntryFilter(ScopedFilterSet):
     class Meta:
         model = FaqEntry
         fields = ["shop", "enabled"]
+
+
+class FollowUpTaskFilter(ScopedFilterSet):
+    remind_after = filters.IsoDateTimeFilter(field_name="remind_at", lookup_expr="gte")
+    remind_before = filters.IsoDateTimeFilter(field_name="remind_at", lookup_expr="lt")
+
+    class Meta:
+        model = FollowUpTask
+        fields = ["shop", "status", "kind", "handler", "conversation", "buyer"]
+
+
+class NotificationFilter(ScopedFilterSet):
+    unread = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull")
+
+    class Meta:
+        model = Notification
+        fields = ["shop", "kind"]

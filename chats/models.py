@@ -227,10 +227,12 @@ class ServiceEvent(models.Model):
 
 class FollowUpTaskQuerySet(ShopScopedQuerySet):
     def for_caller(self, caller: Caller):
-        """Agents see the tasks they handle; owners, supervisors and integrations the whole shop."""
+        """Agents see the tasks they handle or gave; owners and supervisors the whole shop; integrations none."""
+        if caller.role == CallerRole.INTEGRATION:
+            return self.none()
         scoped = super().for_caller(caller)
         if caller.role == CallerRole.AGENT:
-            scoped = scoped.filter(handler_id=caller.agent_id)
+            scoped = scoped.filter(Q(handler_id=caller.agent_id) | Q(created_by_id=caller.user_id))
         return scoped
 
 

@@ -5,8 +5,8 @@ from rest_framework import serializers
 
 from agents.models import Agent, RoutingGroup
 from backoffice.api.tenancy import ScopedModelSerializer, ScopedPrimaryKeyRelatedField
-from chats.choices import MessageFlag, TransferOutcome
-from chats.models import MESSAGE_BODY_MAX_LENGTH, Conversation, FaqEntry, Message
+from chats.choices import MessageFlag, NotificationKind, TransferOutcome
+from chats.models import MESSAGE_BODY_MAX_LENGTH, Conversation, FaqEntry, FollowUpTask, Message, Notification
 from chats.services import queue_position
 
 
@@ -124,3 +124,61 @@ class FaqEntrySerializer(ScopedModelSerializer):
 class FaqEntryUpdateSerializer(FaqEntrySerializer):
     class Meta(FaqEntrySerializer.Meta):
         read_only_fields = ["created_at", "shop"]
+
+
+class FollowUpTaskSerializer(ScopedModelSerializer):
+    """A follow-up task; ``buyer`` defaults to the conversation's or the order's buyer."""
+
+    class Meta:
+        model = FollowUpTask
+        fields = [
+            "id",
+            "shop",
+            "kind",
+            "content",
+            "handler",
+            "remind_at",
+            "conversation",
+            "buyer",
+            "order",
+            "status",
+            "reminded_at",
+            "closed_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["status", "reminded_at", "closed_at", "created_by", "created_at", "updated_at"]
+
+
+class FollowUpTaskUpdateSerializer(FollowUpTaskSerializer):
+    class Meta(FollowUpTaskSerializer.Meta):
+        read_only_fields = [*FollowUpTaskSerializer.Meta.read_only_fields, "shop"]
+
+
+class NotificationSerializer(ScopedModelSerializer):
+    text = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "shop",
+            "recipient",
+            "kind",
+            "text",
+            "task",
+            "conversation",
+            "turn_started_at",
+            "due_at",
+            "created_at",
+            "read_at",
+        ]
+        read_only_fields = fields
+
+    def get_text(self, notification) -> str:
+        if notification.kind == NotificationKind.TASK_DUE and notification.task is not None:
+            return _("Task due: %(content)s") % {"content": notification.task.content[:200]}
+        return _("A buyer has been waiting for an answer since %(time)s.") % {
+            "time": notification.turn_started_at.isoformat() if notification.turn_started_at else ""
+        }

@@ -6,6 +6,8 @@ from . import views
 router = SimpleRouter()
 router.register("conversations", views.ConversationViewSet, basename="conversation")
 router.register("faq-entries", views.FaqEntryViewSet, basename="faq-entry")
+router.register("tasks", views.FollowUpTaskViewSet, basename="task")
+router.register("notifications", views.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     *router.urls,

@@ -2,19 +2,21 @@ from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from backoffice.api.pagination import MessageCursorPagination, StartedCursorPagination
+from backoffice.api.pagination import CursorPagination, MessageCursorPagination, StartedCursorPagination
 from backoffice.api.permissions import INTEGRATIONS, MANAGERS, SHOP_STAFF
-from backoffice.api.views import READ_CREATE, READ_WRITE, ScopedModelViewSet
+from backoffice.api.tenancy import ScopedViewMixin
+from backoffice.api.views import READ_CREATE, READ_CREATE_UPDATE, READ_WRITE, ScopedModelViewSet
 from backoffice.errors import Conflict, NotAllowed
 from backoffice.tenancy import CallerRole
 from chats import services
 from chats.choices import ClosedBy, ConversationStatus, Sender
-from chats.filtersets import ConversationFilter, FaqEntryFilter, MessageFilter
-from chats.models import Conversation, FaqEntry, Message
+from chats.filtersets import ConversationFilter, FaqEntryFilter, FollowUpTaskFilter, MessageFilter, NotificationFilter
+from chats.models import Conversation, FaqEntry, FollowUpTask, Message, Notification
 from chats.selectors import queue_position_expression
 from evaluations.api.serializers import InviteRequestSerializer, RatingInviteSerializer
 from evaluations.services import rating_invite_request_by_agent
@@ -23,7 +25,10 @@ from .serializers import (
     ConversationSerializer,
     FaqEntrySerializer,
     FaqEntryUpdateSerializer,
+    FollowUpTaskSerializer,
+    FollowUpTaskUpdateSerializer,
     MessageSerializer,
+    NotificationSerializer,
     TransferResultSerializer,
     TransferSerializer,
 )
@@ -180,3 +185,73 @@ class FaqEntryViewSet(ScopedModelViewSet):
 
     def destroy_instance(self, instance):
         services.faq_entry_delete(entry=instance)
+
+
+class RemindCursorPagination(CursorPagination):
+    ordering = ("remind_at", "id")
+
+
+class CreatedCursorPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class FollowUpTaskViewSet(ScopedModelViewSet):
+    """Follow-up tasks. Agents see the tasks they handle or gave; owners and supervisors the shop's.
+
+    A task for another agent needs the shop's sub-accounts on. Open tasks can be changed, completed or cancelled
+    by their handler, their creator, and the shop's owners and supervisors.
+    """
+
+    http_method_names = READ_CREATE_UPDATE
+    queryset = FollowUpTask.objects.all()
+    filterset_class = FollowUpTaskFilter
+    pagination_class = RemindCursorPagination
+    ordering_fields = ["remind_at", "id"]
+    ordering = ["remind_at", "id"]
+    write_roles = SHOP_STAFF
+    action_roles = {"complete": SHOP_STAFF, "cancel": SHOP_STAFF}
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return FollowUpTaskUpdateSerializer
+        return FollowUpTaskSerializer
+
+    def create_instance(self, data):
+        return services.task_create(**data, created_by_id=self.request.user.pk, creator_agent_id=self.caller.agent_id)
+
+    def update_instance(self, instance, data):
+        return services.task_update(task=instance, creator_agent_id=self.caller.agent_id, **data)
+
+    @extend_schema(request=None, responses={200: FollowUpTaskSerializer})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        """Mark the task done (again: no change; 409 for a cancelled task)."""
+        task = services.task_complete(task=self.get_object())
+        return Response(FollowUpTaskSerializer(task, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses={200: FollowUpTaskSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel the task: no reminder goes out afterwards (again: no change; 409 for a done task)."""
+        task = services.task_cancel(task=self.get_object())
+        return Response(FollowUpTaskSerializer(task, context=self.get_serializer_context()).data)
+
+
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewMixin, viewsets.GenericViewSet):
+    """The caller's reminders: follow-up tasks that fell due and buyer turns left unanswered too long."""
+
+    http_method_names = ["get", "post", "head", "options"]
+    queryset = Notification.objects.select_related("task")
+    serializer_class = NotificationSerializer
+    filterset_class = NotificationFilter
+    pagination_class = CreatedCursorPagination
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at", "-id"]
+    action_roles = {"read": SHOP_STAFF}
+
+    @extend_schema(request=None, responses={200: NotificationSerializer})
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        """Mark the notification read (reading it again keeps the first time)."""
+        notification = services.notification_mark_read(notification=self.get_object())
+        return Response(self.get_serializer(notification).data)

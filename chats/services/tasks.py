@@ -76,15 +76,14 @@ def task_create(
     return task
 
 
-def _locked_open(task: FollowUpTask) -> FollowUpTask:
-    task = FollowUpTask.objects.select_for_update().select_related("shop").get(pk=task.pk)
-    return task
+def _locked(task: FollowUpTask) -> FollowUpTask:
+    return FollowUpTask.objects.select_for_update(of=("self",)).select_related("shop").get(pk=task.pk)
 
 
 @transaction.atomic
 def task_update(*, task: FollowUpTask, creator_agent_id: int | None = None, **fields) -> FollowUpTask:
     """Change an open task; a new reminder time is reminded again, a new handler needs sub-accounts on."""
-    task = _locked_open(task)
+    task = _locked(task)
     if task.status != TaskStatus.OPEN:
         raise Conflict(_("Only open tasks can be changed."))
     if "handler" in fields and fields["handler"].pk != task.handler_id:
@@ -104,7 +103,7 @@ def task_update(*, task: FollowUpTask, creator_agent_id: int | None = None, **fi
 @transaction.atomic
 def task_complete(*, task: FollowUpTask, now: datetime | None = None) -> FollowUpTask:
     """Mark a task done; completing a done task changes nothing, a cancelled one cannot be completed."""
-    task = _locked_open(task)
+    task = _locked(task)
     if task.status == TaskStatus.DONE:
         return task
     if task.status == TaskStatus.CANCELLED:
@@ -118,7 +117,7 @@ def task_complete(*, task: FollowUpTask, now: datetime | None = None) -> FollowU
 @transaction.atomic
 def task_cancel(*, task: FollowUpTask, now: datetime | None = None) -> FollowUpTask:
     """Cancel an open task (no reminder is sent afterwards); cancelling twice changes nothing."""
-    task = _locked_open(task)
+    task = _locked(task)
     if task.status == TaskStatus.CANCELLED:
         return task
     if task.status == TaskStatus.DONE:

@@ -1,8 +1,10 @@
+from datetime import timedelta
+
 import factory
 from django.utils import timezone
 
-from chats.choices import ConversationStatus, EntryPoint, Sender
-from chats.models import Conversation, FaqEntry, Message
+from chats.choices import ConversationStatus, EntryPoint, NotificationKind, Sender, TaskKind
+from chats.models import Conversation, FaqEntry, FollowUpTask, Message, Notification
 from shops.choices import ServicePhase
 
 
@@ -36,3 +38,25 @@ class FaqEntryFactory(factory.django.DjangoModelFactory):
     question = factory.Sequence(lambda n: f"什么时候发货？({n})")
     keywords = factory.LazyFunction(lambda: ["发货", "快递"])
     answer = "亲，付款后48小时内发货哦。"
+
+
+class FollowUpTaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FollowUpTask
+
+    shop = factory.SubFactory("tests.shops.factories.ShopFactory")
+    handler = factory.SubFactory("tests.agents.factories.AgentFactory", shop=factory.SelfAttribute("..shop"))
+    kind = TaskKind.FOLLOW_UP
+    content = factory.Sequence(lambda n: f"Call the buyer back about the refund ({n})")
+    remind_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    task = factory.SubFactory(FollowUpTaskFactory)
+    shop = factory.SelfAttribute("task.shop")
+    recipient = factory.SelfAttribute("task.handler")
+    kind = NotificationKind.TASK_DUE
+    due_at = factory.SelfAttribute("task.remind_at")
