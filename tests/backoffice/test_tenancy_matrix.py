@@ -49,6 +49,10 @@ WORLD_KEYS = (
     "faq-entry",
     "evaluation-invite",
     "evaluation",
+    "quick-phrase",
+    "auto-reply",
+    "task",
+    "notification",
 )
 
 
@@ -131,6 +135,10 @@ LIST_ROUTES = {
     "/api/v1/faq-entries/": "faq-entry",
     "/api/v1/evaluation-invites/": "evaluation-invite",
     "/api/v1/evaluations/": "evaluation",
+    "/api/v1/quick-phrases/": "quick-phrase",
+    "/api/v1/auto-replies/": "auto-reply",
+    "/api/v1/tasks/": "task",
+    "/api/v1/notifications/": "notification",
 }
 
 
@@ -163,6 +171,11 @@ def test_messages_of_own_conversation_only(worlds):
         ("/api/v1/conversations/", "shop", "shop"),
         ("/api/v1/conversations/", "agent", "agent"),
         ("/api/v1/conversations/", "group", "group"),
+        ("/api/v1/quick-phrases/", "shop", "shop"),
+        ("/api/v1/auto-replies/", "agent", "agent"),
+        ("/api/v1/tasks/", "handler", "agent"),
+        ("/api/v1/tasks/", "conversation", "conversation"),
+        ("/api/v1/notifications/", "shop", "shop"),
     ],
 )
 def test_filter_by_foreign_id_is_400(worlds, url, param, attr):
@@ -239,6 +252,37 @@ def _writable_cases(mine, theirs):
         (owner, f"/api/v1/conversations/{mine.conversation.pk}/transfer/", {"group": theirs.group.pk}, "group"),
         (integration, "/api/v1/evaluations/", {"invite": theirs.objects["evaluation-invite"].pk, "score": 5}, "invite"),
         (integration, "/api/v1/evaluations/", {"conversation": theirs.ended.pk, "score": 5}, "conversation"),
+        (
+            owner,
+            "/api/v1/quick-phrases/",
+            {"shop": theirs.shop.pk, "scope": "team", "shortcut": "/x", "content": "x"},
+            "shop",
+        ),
+        (
+            owner,
+            "/api/v1/auto-replies/",
+            {"shop": mine.shop.pk, "agent": theirs.agent.pk, "trigger": "agent_busy", "content": "x"},
+            "agent",
+        ),
+        (
+            owner,
+            "/api/v1/tasks/",
+            {"shop": mine.shop.pk, "content": "x", "handler": theirs.agent.pk, "remind_at": "2026-03-02T10:00:00Z"},
+            "handler",
+        ),
+        (
+            owner,
+            "/api/v1/tasks/",
+            {
+                "shop": mine.shop.pk,
+                "content": "x",
+                "handler": mine.agent.pk,
+                "remind_at": "2026-03-02T10:00:00Z",
+                "conversation": theirs.conversation.pk,
+            },
+            "conversation",
+        ),
+        (owner, f"/api/v1/tasks/{mine.objects['task'].pk}/", {"handler": theirs.agent.pk}, "handler"),
     ]
 
 

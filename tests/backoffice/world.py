@@ -6,8 +6,14 @@ from agents.choices import AgentRole
 from chats.choices import ConversationStatus, EventKind
 from chats.models import ServiceEvent
 from shops.models import RolloutConfig
-from tests.agents.factories import AgentFactory, RoutingGroupFactory
-from tests.chats.factories import ConversationFactory, FaqEntryFactory, MessageFactory
+from tests.agents.factories import AgentFactory, AutoReplyRuleFactory, QuickPhraseFactory, RoutingGroupFactory
+from tests.chats.factories import (
+    ConversationFactory,
+    FaqEntryFactory,
+    FollowUpTaskFactory,
+    MessageFactory,
+    NotificationFactory,
+)
 from tests.evaluations.factories import (
     EndedConversationFactory,
     EvaluationFactory,
@@ -81,6 +87,11 @@ def build_shop_world(name: str) -> ShopWorld:
     world.objects["evaluation"] = EvaluationFactory(conversation=ended, channel="system", invite=invite)
     world.ended = ended
     InviteDecisionFactory(conversation=ended)
+    # Workbench: a team phrase and rule, the agent's task, and a reminder for the owner (notifications are personal).
+    world.objects["quick-phrase"] = QuickPhraseFactory(shop=shop)
+    world.objects["auto-reply"] = AutoReplyRuleFactory(shop=shop)
+    world.objects["task"] = FollowUpTaskFactory(shop=shop, handler=agent, conversation=conversation)
+    world.objects["notification"] = NotificationFactory(task=FollowUpTaskFactory(shop=shop, handler=owner))
     RolloutConfig.current()
     ServiceEvent.objects.create(shop=shop, kind=EventKind.ASSIGNED, conversation=conversation, agent=agent)
     return world
