@@ -78,3 +78,38 @@ def test_list_query_count_is_flat(setting, staff_user, url, caller):
     if not (url == "/api/v1/shops/" and caller != "staff"):  # a shop member lists its one shop
         assert big_rows > small_rows, url
     assert big_queries == small_queries, (url, small_queries, big_queries)
+
+
+def _grow_workbench(shop, owner, agent, n):
+    """Add ``n`` team and personal phrases, rules, tasks and notifications (for the owner and the agent)."""
+    from agents.choices import PhraseScope
+    from tests.agents.factories import AutoReplyRuleFactory, QuickPhraseFactory
+    from tests.chats.factories import FollowUpTaskFactory, NotificationFactory
+
+    for _ in range(n):
+        QuickPhraseFactory(shop=shop)
+        QuickPhraseFactory(shop=shop, scope=PhraseScope.PERSONAL, owner=agent)
+        QuickPhraseFactory(shop=shop, scope=PhraseScope.PERSONAL, owner=owner)
+        AutoReplyRuleFactory(shop=shop, agent=AgentFactory(shop=shop))
+        for person in (owner, agent):
+            task = FollowUpTaskFactory(shop=shop, handler=person, conversation=ConversationFactory(shop=shop))
+            NotificationFactory(task=task)
+    ShopFactory()
+
+
+WORKBENCH_URLS = ["/api/v1/quick-phrases/", "/api/v1/auto-replies/", "/api/v1/tasks/", "/api/v1/notifications/"]
+
+
+@pytest.mark.parametrize("url", WORKBENCH_URLS)
+@pytest.mark.parametrize("caller", ["owner", "agent", "staff"])
+def test_workbench_list_query_count_is_flat(setting, staff_user, url, caller):
+    shop, owner, _conversation, _integration = setting
+    agent = AgentFactory(shop=shop)
+    user = {"owner": owner.user, "agent": agent.user, "staff": staff_user}[caller]
+    _grow_workbench(shop, owner, agent, 2)
+    small_queries, small_rows = _count(user, url)
+    _grow_workbench(shop, owner, agent, 6)
+    big_queries, big_rows = _count(user, url)
+    if not (url == "/api/v1/auto-replies/" and caller != "staff"):  # others' personal rules stay hidden
+        assert big_rows > small_rows, url
+    assert big_queries == small_queries, (url, small_queries, big_queries)
