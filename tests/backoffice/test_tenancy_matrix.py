@@ -53,6 +53,8 @@ WORLD_KEYS = (
     "auto-reply",
     "task",
     "notification",
+    "export",
+    "monitoring-conversation",
 )
 
 
@@ -139,6 +141,9 @@ LIST_ROUTES = {
     "/api/v1/auto-replies/": "auto-reply",
     "/api/v1/tasks/": "task",
     "/api/v1/notifications/": "notification",
+    "/api/v1/exports/": "export",
+    "/api/v1/monitoring/conversations/": "monitoring-conversation",
+    "/api/v1/metrics/daily/": "metrics-daily",
 }
 
 
@@ -176,6 +181,15 @@ def test_messages_of_own_conversation_only(worlds):
         ("/api/v1/tasks/", "handler", "agent"),
         ("/api/v1/tasks/", "conversation", "conversation"),
         ("/api/v1/notifications/", "shop", "shop"),
+        ("/api/v1/monitoring/conversations/", "shop", "shop"),
+        ("/api/v1/monitoring/conversations/", "agent", "agent"),
+        ("/api/v1/monitoring/conversations/", "group", "group"),
+        ("/api/v1/staffing/heatmap/", "shop", "shop"),
+        ("/api/v1/staffing/plan/", "shop", "shop"),
+        ("/api/v1/metrics/daily/", "shop", "shop"),
+        ("/api/v1/metrics/daily/", "agent", "agent"),
+        ("/api/v1/metrics/daily/", "group", "group"),
+        ("/api/v1/metrics/peers/", "shop", "shop"),
     ],
 )
 def test_filter_by_foreign_id_is_400(worlds, url, param, attr):

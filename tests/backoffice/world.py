@@ -2,9 +2,13 @@
 
 from dataclasses import dataclass, field
 
+from django.core.files.base import ContentFile
+
 from agents.choices import AgentRole
-from chats.choices import ConversationStatus, EventKind
-from chats.models import ServiceEvent
+from chats.choices import ConversationStatus, EventKind, ExportFormat, ExportKind, ExportStatus
+from chats.models import Export, ServiceEvent
+from evaluations.choices import MetricScope
+from evaluations.models import DailyMetric
 from shops.models import RolloutConfig
 from tests.agents.factories import AgentFactory, AutoReplyRuleFactory, QuickPhraseFactory, RoutingGroupFactory
 from tests.chats.factories import (
@@ -87,6 +91,15 @@ def build_shop_world(name: str) -> ShopWorld:
     world.objects["evaluation"] = EvaluationFactory(conversation=ended, channel="system", invite=invite)
     world.ended = ended
     InviteDecisionFactory(conversation=ended)
+    export = Export.objects.create(
+        shop=shop, requested_by=owner.user, kind=ExportKind.MESSAGES, format=ExportFormat.CSV, status=ExportStatus.DONE
+    )
+    export.file.save(export.filename, ContentFile(b"message_id\r\n"), save=True)
+    world.objects["export"] = export
+    world.objects["monitoring-conversation"] = conversation
+    world.objects["metrics-daily"] = DailyMetric.objects.create(
+        shop=shop, date=conversation.started_at.date(), scope=MetricScope.SHOP, conversations=1
+    )
     # Workbench: a team phrase and rule, the agent's task, and a reminder for the owner (notifications are personal).
     world.objects["quick-phrase"] = QuickPhraseFactory(shop=shop)
     world.objects["auto-reply"] = AutoReplyRuleFactory(shop=shop)
