@@ -44,7 +44,7 @@ def test_dashboard_shows_trends_peers_badge_and_stars_without_internet(admin_cli
     response = admin_client.get(dashboard_url(trend))
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.count("class=\"metrics-chart\"") == 4
+    assert html.count('class="metrics-chart"') == 4
     assert "★★★★<" in html  # four stars
     assert "85%" in html  # 7-day 3-minute rate
     assert "2024-04-07" in html and "2024-05-06" in html  # the 30 days
