@@ -259,6 +259,11 @@ def test_odd_ids_are_404(world, staff_client, url):
         ("/api/v1/orders/", {"view": "weird"}),
         ("/api/v1/orders/", {"buyer": 10**30}),
         ("/api/v1/agents/", {"group": "x"}),
+        ("/api/v1/metrics/daily/", {"shop": 10**30}),
+        ("/api/v1/metrics/daily/", {"agent": -1}),
+        ("/api/v1/metrics/daily/", {"date_from": "2024-02-30"}),
+        ("/api/v1/metrics/peers/", {"shop": 10**30, "date": "2024-05-06"}),
+        ("/api/v1/metrics/peers/", {"date": "10000-01-01"}),
     ],
 )
 def test_bad_filters_are_400(world, staff_client, url, query):
