@@ -16,7 +16,8 @@ from django.utils.translation import ngettext
 from backoffice.admin import BigTableModelAdmin, ReadOnlyModelAdmin, ReadOnlyTabularInline, ScopedRelatedFieldListFilter
 
 from . import admin_lifecycle  # noqa: F401 -- registers the FAQ and service-event admins
-from .choices import ClosedBy, ConversationStatus
+from .admin_supervision import export_selected_conversations
+from .choices import ClosedBy, ConversationStatus, ExportKind
 from .models import Conversation, Message
 from .selectors import queue_position_expression
 from .services import conversation_close
@@ -110,7 +111,7 @@ class ConversationAdmin(BigTableModelAdmin):
         (None, {"fields": ("all_messages",)}),
     )
     inlines = (TranscriptInline,)
-    actions = ("force_close",)
+    actions = ("force_close", "export_conversations", "export_messages")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(annotated_queue_position=queue_position_expression())
@@ -118,6 +119,14 @@ class ConversationAdmin(BigTableModelAdmin):
     @admin.display(description=_("queue position"))
     def queue_position(self, obj):
         return getattr(obj, "annotated_queue_position", None)
+
+    @admin.action(description=_("Export selected chats with their response figures (CSV)"))
+    def export_conversations(self, request, queryset):
+        export_selected_conversations(self, request, queryset, kind=ExportKind.CONVERSATIONS)
+
+    @admin.action(description=_("Export the messages of selected chats (CSV)"))
+    def export_messages(self, request, queryset):
+        export_selected_conversations(self, request, queryset, kind=ExportKind.MESSAGES)
 
     @admin.action(description=_("Force-close selected chats"))
     def force_close(self, request, queryset):

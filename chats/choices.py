@@ -76,3 +76,19 @@ class NotificationKind(models.TextChoices):
     TASK_DUE = "task_due", _("Task due")
     MISSED_FOLLOWUP = "missed_followup", _("Missed follow-up")
 
+
+class ExportKind(models.TextChoices):
+    CONVERSATIONS = "conversations", _("Conversations with their response figures")
+    MESSAGES = "messages", _("Messages")
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", _("CSV (UTF-8)")
+    XLSX = "xlsx", _("Excel (XLSX)")
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")

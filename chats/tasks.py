@@ -30,3 +30,20 @@ def task_reminders_deliver_task() -> int:
 def missed_followups_notify_task() -> int:
     """Remind agents of buyer turns unanswered past their shop's threshold, once per turn."""
     return missed_followups_notify()
+
+
+@shared_task(acks_late=True, **RETRY)
+def export_run_task(export_id: int) -> int | None:
+    """Write one export's file; a second run finds it claimed and does nothing. Returns the rows written."""
+    from .services.exports import export_run
+
+    export = export_run(export_id=export_id)
+    return export.rows if export is not None else None
+
+
+@shared_task(acks_late=True, **RETRY)
+def exports_delete_expired_task() -> int:
+    """The beat sweep: delete export files past their retention; returns how many were deleted."""
+    from .services.exports import exports_delete_expired
+
+    return exports_delete_expired()

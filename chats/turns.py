@@ -132,7 +132,7 @@ FROM (
        OR (s.sender <> '{buyer}' AND s.prev_sender = '{buyer}')
 ) e
 WHERE e.sender = '{buyer}'
-"""  # noqa: S608 -- identifiers and sender words are constants; values, including the filter's, are params
+"""
     return sql, params
 
 
@@ -148,7 +148,7 @@ SELECT t.conversation_id AS conversation_id,
        MAX(t.response_seconds) AS max_response_seconds
 FROM ({turns_sql}) t
 GROUP BY t.conversation_id
-"""  # noqa: S608 -- composes the row source above; values are params
+"""
     return sql, params
 
 

@@ -82,6 +82,12 @@ def staff_client(staff_user):
     return client_for(staff_user)
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    """Files the code writes (exports) go to a temporary MEDIA_ROOT, never to var/media."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"

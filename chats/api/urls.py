@@ -1,13 +1,18 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import supervision, views
 
 router = SimpleRouter()
 router.register("conversations", views.ConversationViewSet, basename="conversation")
 router.register("faq-entries", views.FaqEntryViewSet, basename="faq-entry")
 router.register("tasks", views.FollowUpTaskViewSet, basename="task")
 router.register("notifications", views.NotificationViewSet, basename="notification")
+router.register(
+    "monitoring/conversations", supervision.MonitoringConversationViewSet, basename="monitoring-conversation"
+)
+router.register("exports", supervision.ExportViewSet, basename="export")
+router.register("staffing", supervision.StaffingViewSet, basename="staffing")
 
 urlpatterns = [
     *router.urls,

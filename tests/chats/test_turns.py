@@ -155,7 +155,7 @@ def test_turn_rows_compose_inside_a_larger_aggregate(shop):
     chat(shop, [(0, "buyer"), (50, "bot"), (60, "buyer")])  # 50 s, then unanswered
     turns_sql, params = turn_rows_sql(ConversationFilter(shop_ids=[shop.pk]))
     sql = (
-        f"WITH turns AS ({turns_sql}) "  # noqa: S608
+        f"WITH turns AS ({turns_sql}) "
         "SELECT shop_id, COUNT(*) AS turns, COUNT(responded_at) AS answered, "
         "SUM(CASE WHEN turn_no = 1 AND response_seconds <= 180 THEN 1 ELSE 0 END) AS first_within_3m, "
         "AVG(response_seconds) AS avg_seconds FROM turns GROUP BY shop_id"

@@ -1,0 +1,326 @@
+"""Exports of chat monitoring: conversations with their response figures, or messages, to CSV or XLSX.
+
+``export_create`` records who asked for what (kind, format, filters) and enqueues the job on commit. The task calls
+``export_run``, which claims the job under a row lock (a second run finds it claimed and does nothing), streams the
+rows from a server-side cursor (PostgreSQL; a plain cursor on SQLite) in chunks into a temporary file next to the
+final one, and moves it into place, so memory stays flat whatever the row count and no half-written file is ever
+offered. Every text cell that a spreadsheet could take for a formula is neutralised (``neutralise_cell``).
+``exports_delete_expired`` deletes files past ``EXPORT_RETENTION_DAYS``; the record stays.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agents.models import Agent, RoutingGroup
+from backoffice.errors import Conflict
+from shops.models import Buyer, Shop
+
+from ..choices import ExportFormat, ExportKind, ExportStatus
+from ..models import Conversation, Export, Message
+from ..selectors.monitoring import MonitoringFilters, monitoring_conversation_filter
+from ..turns import ConversationFilter, conversation_summary_sql
+
+logger = logging.getLogger(__name__)
+
+# OWASP "CSV injection": a cell starting with one of these may be run as a formula by a spreadsheet.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
+# A running export whose worker died (acks_late redelivers it) may be claimed again after this long.
+STALE_RUNNING = timedelta(minutes=30)
+DELETE_BATCH = 500
+
+
+def neutralise_cell(value):
+    """Prefix a single quote to a text cell that starts like a formula, so spreadsheets show it as text."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+@transaction.atomic
+def export_create(
+    *, shop: Shop, requested_by: AbstractBaseUser | None, kind: str, format: str, filters: MonitoringFilters
+) -> Export:
+    """Record an export request (who, what, which filters) and run it in the background once committed."""
+    export = Export.objects.create(
+        shop=shop, requested_by=requested_by, kind=kind, format=format, filters=filters.as_json()
+    )
+    _enqueue(export.pk)
+    return export
+
+
+@transaction.atomic
+def export_retry(*, export_id: int) -> Export:
+    """Run a failed export again (the admin's action)."""
+    export = Export.objects.select_for_update().get(pk=export_id)
+    if export.status != ExportStatus.FAILED:
+        raise Conflict(_("Only a failed export can be run again."))
+    export.status = ExportStatus.PENDING
+    export.error = ""
+    export.rows = 0
+    export.save(update_fields=["status", "error", "rows"])
+    _enqueue(export.pk)
+    return export
+
+
+def _enqueue(export_id: int) -> None:
+    from ..tasks import export_run_task
+
+    transaction.on_commit(lambda: export_run_task.delay(export_id))
+
+
+def _claim(export_id: int, now: datetime) -> Export | None:
+    with transaction.atomic():
+        export = Export.objects.select_for_update().select_related("shop").filter(pk=export_id).first()
+        if export is None:
+            return None
+        stale = export.status == ExportStatus.RUNNING and export.started_at and export.started_at < now - STALE_RUNNING
+        if export.status != ExportStatus.PENDING and not stale:
+            return None
+        export.status = ExportStatus.RUNNING
+        export.started_at = now
+        export.save(update_fields=["status", "started_at"])
+        return export
+
+
+def export_run(*, export_id: int) -> Export | None:
+    """Write the export's file; ``None`` when there is nothing to do (gone, or already claimed or finished)."""
+    export = _claim(export_id, timezone.now())
+    if export is None:
+        return None
+    try:
+        name, rows = _write_file(export)
+    except Exception as error:
+        logger.exception("export %s failed", export.pk)
+        Export.objects.filter(pk=export.pk).update(
+            status=ExportStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
+        )
+        export.refresh_from_db()
+        return export
+    Export.objects.filter(pk=export.pk).update(
+        status=ExportStatus.DONE, file=name, rows=rows, finished_at=timezone.now(), error=""
+    )
+    export.refresh_from_db()
+    return export
+
+
+def exports_delete_expired(*, now: datetime | None = None) -> int:
+    """Delete export files older than ``EXPORT_RETENTION_DAYS``; returns how many files were deleted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    deleted = 0
+    with transaction.atomic():
+        due = list(
+            Export.objects.select_for_update(skip_locked=True)
+            .filter(status=ExportStatus.DONE, finished_at__lt=cutoff, file_deleted_at__isnull=True)
+            .order_by("finished_at")[:DELETE_BATCH]
+        )
+        for export in due:
+            if export.file.name:
+                export.file.storage.delete(export.file.name)  # a missing file is fine: it is gone either way
+                deleted += 1
+            export.file = ""
+            export.file_deleted_at = now
+        Export.objects.bulk_update(due, ["file", "file_deleted_at"])
+    return deleted
+
+
+# --- rows -----------------------------------------------------------------------------------------------------------
+
+CONVERSATION_COLUMNS = (
+    "conversation_id",
+    "started_at",
+    "ended_at",
+    "status",
+    "phase",
+    "buyer",
+    "agent",
+    "group",
+    "first_response_seconds",
+    "max_response_seconds",
+    "turns",
+    "unanswered_turns",
+    "rating",
+)
+MESSAGE_COLUMNS = ("message_id", "conversation_id", "buyer", "sent_at", "sender", "agent", "auto_reply", "body")
+_DATETIME_COLUMNS = {"started_at", "ended_at", "sent_at"}
+_TEXT_COLUMNS = {"status", "phase", "buyer", "agent", "group", "sender", "body"}
+_BOOL_COLUMNS = {"auto_reply"}
+
+
+def export_rows_sql(*, kind: str, conversations) -> tuple[str, list, tuple[str, ...]]:
+    """``(sql, params, columns)`` of the export's rows for a queryset of conversations, oldest first."""
+    ids_sql, ids_params = conversations.order_by().values("pk").query.sql_with_params()
+    tables = {
+        "conversation": Conversation._meta.db_table,
+        "message": Message._meta.db_table,
+        "buyer": Buyer._meta.db_table,
+        "agent": Agent._meta.db_table,
+        "group": RoutingGroup._meta.db_table,
+    }
+    if kind == ExportKind.MESSAGES:
+        sql = f"""
+SELECT m.id, m.conversation_id, b.nick, m.sent_at, m.sender, a.display_name, m.is_auto_reply, m.body
+FROM {tables["message"]} m
+JOIN {tables["conversation"]} c ON c.id = m.conversation_id
+JOIN {tables["buyer"]} b ON b.id = c.buyer_id
+LEFT JOIN {tables["agent"]} a ON a.id = m.agent_id
+WHERE m.conversation_id IN ({ids_sql})
+ORDER BY m.conversation_id, m.sent_at, m.id
+"""
+        return sql, list(ids_params), MESSAGE_COLUMNS
+    from evaluations.models import Evaluation
+
+    summary_sql, summary_params = conversation_summary_sql(ConversationFilter(conversations=conversations))
+    sql = f"""
+SELECT c.id, c.started_at, c.ended_at, c.status, c.phase, b.nick, a.display_name, g.name,
+       s.first_response_seconds, s.max_response_seconds, COALESCE(s.turns, 0), COALESCE(s.unanswered_turns, 0),
+       (SELECT e.score FROM {Evaluation._meta.db_table} e WHERE e.conversation_id = c.id
+        ORDER BY e.answered_at DESC, e.id DESC LIMIT 1)
+FROM {tables["conversation"]} c
+JOIN {tables["buyer"]} b ON b.id = c.buyer_id
+LEFT JOIN {tables["agent"]} a ON a.id = c.agent_id
+LEFT JOIN {tables["group"]} g ON g.id = c.group_id
+LEFT JOIN ({summary_sql}) s ON s.conversation_id = c.id
+WHERE c.id IN ({ids_sql})
+ORDER BY c.started_at, c.id
+"""
+    return sql, [*summary_params, *ids_params], CONVERSATION_COLUMNS
+
+
+def stream_rows(sql: str, params: list, *, chunk_rows: int | None = None) -> Iterator[tuple]:
+    """Rows of ``sql`` fetched ``chunk_rows`` at a time from a server-side cursor (PostgreSQL) or a plain one."""
+    chunk_rows = chunk_rows or settings.EXPORT_CHUNK_ROWS
+    # Inside a transaction the PostgreSQL cursor is not WITH HOLD, so rows flow as they are produced instead of
+    # being materialised on the server at the first commit.
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk_rows):
+            yield from rows
+
+
+def row_formatter(columns: Iterable[str], *, tz, for_xlsx: bool) -> Callable[[tuple], list]:
+    """A function turning a raw row into cells: local times, 1/0 flags, neutralised text."""
+    columns = tuple(columns)
+    datetimes = [i for i, name in enumerate(columns) if name in _DATETIME_COLUMNS]
+    texts = [i for i, name in enumerate(columns) if name in _TEXT_COLUMNS]
+    flags = [i for i, name in enumerate(columns) if name in _BOOL_COLUMNS]
+    raw_text_datetimes = connection.vendor == "sqlite"
+    clean = _xlsx_clean if for_xlsx else None
+
+    def local(value):
+        if value is None:
+            return None
+        if raw_text_datetimes:  # text or naive datetimes, in UTC
+            value = datetime.fromisoformat(value) if isinstance(value, str) else value
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        value = value.astimezone(tz).replace(tzinfo=None)
+        return value if for_xlsx else value.isoformat(sep=" ")
+
+    def format_row(row: tuple) -> list:
+        cells = list(row)
+        for i in datetimes:
+            cells[i] = local(cells[i])
+        for i in flags:
+            cells[i] = None if cells[i] is None else int(cells[i])
+        for i in texts:
+            value = neutralise_cell(cells[i])
+            cells[i] = clean(value) if clean and value else value
+        return cells
+
+    return format_row
+
+
+def _xlsx_clean(value: str) -> str:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
+def write_csv(handle, columns: tuple[str, ...], rows: Iterable[list]) -> int:
+    """Write a header and ``rows`` as CSV to an open text file; returns the data row count."""
+    writer = csv.writer(handle)
+    writer.writerow(columns)
+    count = 0
+    for chunk in _chunks(rows):
+        writer.writerows(chunk)
+        count += len(chunk)
+    return count
+
+
+def write_xlsx(path: str, columns: tuple[str, ...], rows: Iterable[list], *, title: str) -> int:
+    """Write a header and ``rows`` to an XLSX workbook in openpyxl's write-only (streaming) mode."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet, sheet_rows, count, part = None, 0, 0, 0
+    for row in rows:
+        if sheet is None or sheet_rows >= XLSX_MAX_ROWS:
+            part += 1
+            sheet = workbook.create_sheet(title=title if part == 1 else f"{title} ({part})")
+            sheet.append(list(columns))
+            sheet_rows = 1
+        sheet.append(row)
+        sheet_rows += 1
+        count += 1
+    if sheet is None:
+        workbook.create_sheet(title=title).append(list(columns))
+    workbook.save(path)
+    return count
+
+
+def _chunks(rows: Iterable[list], size: int = 1000) -> Iterator[list]:
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def export_queryset(export: Export):
+    """The conversations an export covers: its shop's, narrowed by its recorded filters."""
+    filters = MonitoringFilters.from_json(export.filters, tz=export.shop.tzinfo)
+    return monitoring_conversation_filter(Conversation.objects.filter(shop_id=export.shop_id), filters)
+
+
+def _write_file(export: Export) -> tuple[str, int]:
+    sql, params, columns = export_rows_sql(kind=export.kind, conversations=export_queryset(export))
+    tz = export.shop.tzinfo
+    is_xlsx = export.format == ExportFormat.XLSX
+    format_row = row_formatter(columns, tz=tz, for_xlsx=is_xlsx)
+    rows = (format_row(row) for row in stream_rows(sql, params))
+    stamp = timezone.now().astimezone(tz)
+    name = default_storage.get_available_name(f"exports/{stamp:%Y/%m}/{export.filename}")
+    final_path = Path(default_storage.path(name))
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_path = tempfile.mkstemp(dir=final_path.parent, prefix=".export-", suffix=".part")
+    try:
+        if is_xlsx:
+            os.close(handle)
+            count = write_xlsx(temp_path, columns, rows, title=export.kind)
+        else:
+            # UTF-8 with a byte-order mark, so Excel opens Chinese text correctly.
+            with open(handle, "w", encoding="utf-8-sig", newline="") as file:
+                count = write_csv(file, columns, rows)
+        os.replace(temp_path, final_path)
+    except BaseException:
+        Path(temp_path).unlink(missing_ok=True)
+        raise
+    return name, count
