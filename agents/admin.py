@@ -16,6 +16,7 @@ from backoffice.admin import ScopedAdminForm, ScopedModelAdmin, ScopedRelatedFie
 from backoffice.errors import ApplicationError, InvalidInput
 from backoffice.tenancy import NOBODY, Caller, CallerRole, caller_for
 
+from . import admin_workbench  # noqa: F401 -- registers the quick-phrase and auto-reply admins
 from .choices import AgentRole, AgentStatus
 from .models import Agent, RoutingGroup
 from .services import agent_create, agent_recount_active_chats, agent_set_status, agent_update, routing_group_update

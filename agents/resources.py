@@ -42,6 +42,7 @@ class QuickPhraseResource(resources.ModelResource):
         export_order = EXPORT_COLUMNS
         import_id_fields = ["scope", "shortcut"]
         clean_model_instances = True
+        use_transactions = True
         skip_diff = True
 
     def __init__(self, *, shop: Shop | None = None, owner: Agent | None = None, manager: bool = False, **kwargs):

@@ -15,7 +15,10 @@ from django.utils.translation import ngettext
 
 from backoffice.admin import BigTableModelAdmin, ReadOnlyModelAdmin, ReadOnlyTabularInline, ScopedRelatedFieldListFilter
 
-from . import admin_lifecycle  # noqa: F401 -- registers the FAQ and service-event admins
+from . import (
+    admin_lifecycle,  # noqa: F401 -- registers the FAQ and service-event admins
+    admin_workbench,  # noqa: F401 -- registers the task, notification and auto-reply log admins
+)
 from .admin_supervision import export_selected_conversations
 from .choices import ClosedBy, ConversationStatus, ExportKind
 from .models import Conversation, Message

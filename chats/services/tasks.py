@@ -43,6 +43,12 @@ def _check_handler(*, shop: Shop, handler: Agent, creator_agent_id: int | None) 
         raise InvalidInput(_("Tasks for other agents need the shop's sub-accounts switched on."), field="handler")
 
 
+def task_check(*, task: FollowUpTask, creator_agent_id: int | None) -> None:
+    """The rules of ``task_create`` without writing: for forms that report them as field errors."""
+    _check_handler(shop=task.shop, handler=task.handler, creator_agent_id=creator_agent_id)
+    _check_links(task)
+
+
 @transaction.atomic
 def task_create(
     *,

@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 
 from agents.choices import AgentRole
 from chats.choices import ConversationStatus, EventKind, ExportFormat, ExportKind, ExportStatus
-from chats.models import Export, ServiceEvent
+from chats.models import AutoReplyDelivery, Export, ServiceEvent
 from evaluations.choices import MetricScope
 from evaluations.models import DailyMetric
 from shops.models import RolloutConfig
@@ -105,6 +105,10 @@ def build_shop_world(name: str) -> ShopWorld:
     world.objects["auto-reply"] = AutoReplyRuleFactory(shop=shop)
     world.objects["task"] = FollowUpTaskFactory(shop=shop, handler=agent, conversation=conversation)
     world.objects["notification"] = NotificationFactory(task=FollowUpTaskFactory(shop=shop, handler=owner))
+    reply = MessageFactory(conversation=ended, sender="system", agent=agent, is_auto_reply=True, body="稍等")
+    AutoReplyDelivery.objects.create(
+        shop=shop, buyer=buyer, conversation=ended, trigger="agent_busy", occasion=f"{ended.pk}:0", message=reply
+    )
     RolloutConfig.current()
     ServiceEvent.objects.create(shop=shop, kind=EventKind.ASSIGNED, conversation=conversation, agent=agent)
     return world

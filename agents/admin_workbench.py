@@ -1,0 +1,228 @@
+"""Admin for the workbench's quick phrases (with CSV/XLSX import and export) and auto-reply rules."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from import_export.admin import ExportActionMixin, ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
+from import_export.forms import ConfirmImportForm, ImportForm
+
+from backoffice.admin import ScopedAdminForm, ScopedModelAdmin, ScopedRelatedFieldListFilter
+from backoffice.errors import ApplicationError
+from backoffice.tenancy import caller_for
+from shops.models import Shop
+
+from .choices import PhraseScope
+from .models import Agent, AutoReplyRule, QuickPhrase
+from .resources import IMPORT_MAX_BYTES, QuickPhraseResource
+from .services import (
+    auto_reply_rule_create,
+    auto_reply_rule_update,
+    quick_phrase_create,
+    quick_phrase_update,
+)
+
+
+class PhraseImportForm(ImportForm):
+    """The stock import form plus the shop the phrases go to (the file has no shop column)."""
+
+    shop = forms.ModelChoiceField(label=_("shop"), queryset=Shop.objects.none())
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 1 MB."))
+        return upload
+
+
+class PhraseConfirmImportForm(ConfirmImportForm):
+    shop = forms.ModelChoiceField(queryset=Shop.objects.none(), widget=forms.HiddenInput())
+
+
+class TeamOrPersonalFilter(admin.SimpleListFilter):
+    title = _("scope")
+    parameter_name = "personal"
+
+    def lookups(self, request, model_admin):
+        return (("0", _("Team")), ("1", _("Personal")))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("0", "1"):
+            return queryset.filter(agent__isnull=self.value() == "0")
+        return queryset
+
+
+class WorkbenchAdminForm(ScopedAdminForm):
+    """Runs the service's rules (team versions need sub-accounts, same shop) as form errors."""
+
+    def _shop(self):
+        return self.cleaned_data.get("shop") if "shop" in self.fields else self.instance.shop
+
+
+class QuickPhraseAdminForm(WorkbenchAdminForm):
+    class Meta:
+        model = QuickPhrase
+        fields = "__all__"
+
+    def clean(self):
+        cleaned_data = super().clean()
+        shop = self._shop()
+        scope = cleaned_data.get("scope", self.instance.scope)
+        owner = cleaned_data.get("owner", self.instance.owner if self.instance.pk else None)
+        if shop is None:
+            return cleaned_data
+        if scope == PhraseScope.TEAM and not shop.subaccounts_enabled:
+            self.add_error(
+                "scope" if "scope" in self.fields else None,
+                _("Team versions need the shop's sub-accounts switched on."),
+            )
+        if scope == PhraseScope.PERSONAL and owner is None and "owner" in self.fields:
+            self.add_error("owner", _("A personal phrase needs its owner."))
+        if owner is not None and owner.shop_id != shop.pk and "owner" in self.fields:
+            self.add_error("owner", _("Must belong to the same shop."))
+        return cleaned_data
+
+
+@admin.register(QuickPhrase)
+class QuickPhraseAdmin(ImportExportMixin, ExportActionMixin, ScopedModelAdmin):
+    """Quick phrases; import a CSV/XLSX into one shop (team rows, or the importer's own personal ones)."""
+
+    form = QuickPhraseAdminForm
+    resource_classes = [QuickPhraseResource]
+    import_formats = [CSV, XLSX]
+    export_formats = [CSV, XLSX]
+    import_form_class = PhraseImportForm
+    confirm_form_class = PhraseConfirmImportForm
+    list_display = ("shortcut", "title", "shop", "scope", "owner", "category", "usage_count", "last_used_at")
+    list_filter = ("scope", ("shop", ScopedRelatedFieldListFilter), "category")
+    list_select_related = ("shop", "owner")
+    search_fields = ("shortcut", "title", "content")
+    search_help_text = _("Shortcut, title or content; #42 finds the phrase with id 42.")
+    autocomplete_fields = ("shop", "owner")
+    readonly_fields = ("usage_count", "last_used_at", "created_at", "updated_at")
+    fixed_after_creation = ("shop", "scope", "owner")
+    date_hierarchy = "created_at"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+            quick_phrase_update(phrase=obj, **fields)
+        else:
+            created = quick_phrase_create(
+                shop=obj.shop,
+                scope=obj.scope,
+                owner=obj.owner,
+                shortcut=obj.shortcut,
+                title=obj.title,
+                content=obj.content,
+                category=obj.category,
+            )
+            obj.pk = created.pk
+
+    def create_import_form(self, request):
+        form = super().create_import_form(request)
+        form.fields["shop"].queryset = Shop.objects.for_caller(caller_for(request.user))
+        return form
+
+    def create_confirm_form(self, request, import_form=None):
+        form = super().create_confirm_form(request, import_form)
+        form.fields["shop"].queryset = Shop.objects.for_caller(caller_for(request.user))
+        return form
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["shop"] = import_form.cleaned_data["shop"].pk
+        return initial
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        caller = caller_for(request.user)
+        form = kwargs.get("form")
+        return {
+            "shop": getattr(form, "cleaned_data", {}).get("shop"),
+            "owner": Agent.objects.filter(pk=caller.agent_id).first() if caller.agent_id else None,
+            "manager": caller.is_platform or caller.is_shop_manager,
+        }
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {}
+
+    def get_valid_export_item_pks(self, request):
+        # The library's default lists every phrase of every shop; the export itself is scoped anyway.
+        return self.get_queryset(request).values_list("pk", flat=True)
+
+
+class AutoReplyRuleAdminForm(WorkbenchAdminForm):
+    class Meta:
+        model = AutoReplyRule
+        fields = "__all__"
+
+    def clean(self):
+        cleaned_data = super().clean()
+        shop = self._shop()
+        agent = cleaned_data.get("agent") if "agent" in self.fields else self.instance.agent
+        if shop is None:
+            return cleaned_data
+        if agent is None and not shop.subaccounts_enabled:
+            self.add_error(None, _("Team versions need the shop's sub-accounts switched on."))
+        if agent is not None and agent.shop_id != shop.pk and "agent" in self.fields:
+            self.add_error("agent", _("Must belong to the same shop."))
+        return cleaned_data
+
+
+@admin.register(AutoReplyRule)
+class AutoReplyRuleAdmin(ScopedModelAdmin):
+    form = AutoReplyRuleAdminForm
+    list_display = ("trigger", "shop", "scope_label", "threshold", "enabled", "short_content", "updated_at")
+    list_filter = ("trigger", "enabled", TeamOrPersonalFilter, ("shop", ScopedRelatedFieldListFilter))
+    list_select_related = ("shop", "agent")
+    search_fields = ("content", "agent__display_name")
+    search_help_text = _("Content or agent name; #42 finds the rule with id 42.")
+    autocomplete_fields = ("shop", "agent")
+    readonly_fields = ("created_at", "updated_at")
+    fixed_after_creation = ("shop", "agent", "trigger")
+    actions = ("switch_on", "switch_off")
+
+    @admin.display(description=_("for"), ordering="agent__display_name")
+    def scope_label(self, obj):
+        return obj.agent or _("Team")
+
+    @admin.display(description=_("content"))
+    def short_content(self, obj):
+        return obj.content[:60]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+            auto_reply_rule_update(rule=obj, **fields)
+        else:
+            created = auto_reply_rule_create(
+                shop=obj.shop,
+                agent=obj.agent,
+                trigger=obj.trigger,
+                threshold=obj.threshold,
+                content=obj.content,
+                enabled=obj.enabled,
+            )
+            obj.pk = created.pk
+
+    def _switch(self, request, queryset, enabled: bool) -> None:
+        changed = 0
+        for rule in queryset:
+            try:
+                auto_reply_rule_update(rule=rule, enabled=enabled)
+            except ApplicationError as error:
+                self.message_user(request, f"{rule}: {error.message}", messages.ERROR)
+            else:
+                changed += 1
+        message = ngettext("%(count)d rule updated.", "%(count)d rules updated.", changed) % {"count": changed}
+        self.message_user(request, message, messages.SUCCESS)
+
+    @admin.action(description=_("Switch selected rules on"), permissions=["change"])
+    def switch_on(self, request, queryset):
+        self._switch(request, queryset, True)
+
+    @admin.action(description=_("Switch selected rules off"), permissions=["change"])
+    def switch_off(self, request, queryset):
+        self._switch(request, queryset, False)
