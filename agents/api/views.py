@@ -177,7 +177,13 @@ class QuickPhraseViewSet(ScopedModelViewSet):
         parameters=[QuickPhraseExportSerializer],
         responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_MEDIA_TYPE): OpenApiTypes.BINARY},
     )
-    @action(detail=False, methods=["get"], content_negotiation_class=UseFileNegotiation, filter_backends=[])
+    @action(
+        detail=False,
+        methods=["get"],
+        content_negotiation_class=UseFileNegotiation,
+        filter_backends=[],
+        pagination_class=None,
+    )
     def export(self, request):
         """The team's phrases and the caller's personal ones as a CSV or XLSX file (re-importable)."""
         query = QuickPhraseExportSerializer(data=request.query_params, context=self.get_serializer_context())
@@ -194,7 +200,14 @@ class QuickPhraseViewSet(ScopedModelViewSet):
     @extend_schema(
         request={"multipart/form-data": QuickPhraseImportSerializer}, responses=QuickPhraseImportResultSerializer
     )
-    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+        filter_backends=[],
+        pagination_class=None,
+    )
     def import_file(self, request):
         """Import a CSV or XLSX file (columns scope, shortcut, title, content, category; at most 1 MB).
 
@@ -253,7 +266,7 @@ class AutoReplyRuleViewSet(ScopedModelViewSet):
         services.auto_reply_rule_delete(rule=instance)
 
     @extend_schema(request=AutoReplyDefaultsSerializer, responses=AutoReplyRuleSerializer(many=True))
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def defaults(self, request):
         """Add the suggested rules (switched off) for the team, or for ``agent``; existing rules stay as they are."""
         serializer = AutoReplyDefaultsSerializer(data=request.data, context=self.get_serializer_context())

@@ -213,6 +213,10 @@ SPECTACULAR_SETTINGS = {
         "ExportStatusEnum": "chats.choices.ExportStatus",
         "MetricScopeEnum": "evaluations.choices.MetricScope",
         "PhraseScopeEnum": "agents.choices.PhraseScope",
+        "AutoReplyTriggerEnum": "agents.choices.AutoReplyTrigger",
+        "TaskKindEnum": "chats.choices.TaskKind",
+        "TaskStatusEnum": "chats.choices.TaskStatus",
+        "NotificationKindEnum": "chats.choices.NotificationKind",
         "ReceptionTierEnum": "evaluations.choices.ReceptionTier",
     },
 }
