@@ -194,6 +194,32 @@ def _cases(w):
             {"shop": w.shop.pk, "username": "weakling", "password": "123", "display_name": "Weak"},
             ["password"],
         ),
+        # Workbench
+        (owner, "post", "/api/v1/quick-phrases/", {}, ["shop", "shortcut", "content"]),
+        (
+            owner,
+            "post",
+            "/api/v1/quick-phrases/",
+            {"shop": w.shop.pk, "scope": "global", "shortcut": HUGE, "content": HUGE},
+            ["scope", "shortcut", "content"],
+        ),
+        (owner, "patch", f"/api/v1/quick-phrases/{w.objects['quick-phrase'].pk}/", {"shortcut": ""}, ["shortcut"]),
+        (owner, "post", "/api/v1/auto-replies/", {}, ["shop", "trigger", "content"]),
+        (
+            owner,
+            "post",
+            "/api/v1/auto-replies/",
+            {"shop": w.shop.pk, "trigger": "over_capacity", "threshold": -3, "content": HUGE},
+            ["threshold", "content"],
+        ),
+        (owner, "post", "/api/v1/tasks/", {}, ["shop", "content", "handler", "remind_at"]),
+        (
+            owner,
+            "post",
+            "/api/v1/tasks/",
+            {"shop": w.shop.pk, "kind": "party", "content": HUGE, "handler": "me", "remind_at": "tomorrow"},
+            ["kind", "content", "handler", "remind_at"],
+        ),
     ]
 
 
@@ -264,6 +290,11 @@ def test_odd_ids_are_404(world, staff_client, url):
         ("/api/v1/metrics/daily/", {"date_from": "2024-02-30"}),
         ("/api/v1/metrics/peers/", {"shop": 10**30, "date": "2024-05-06"}),
         ("/api/v1/metrics/peers/", {"date": "10000-01-01"}),
+        ("/api/v1/quick-phrases/", {"scope": "global"}),
+        ("/api/v1/auto-replies/", {"trigger": "sleepy"}),
+        ("/api/v1/tasks/", {"status": "sleeping"}),
+        ("/api/v1/tasks/", {"remind_after": "soon"}),
+        ("/api/v1/notifications/", {"kind": "gossip"}),
     ],
 )
 def test_bad_filters_are_400(world, staff_client, url, query):
