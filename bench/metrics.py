@@ -131,7 +131,7 @@ def build(shop_count: int, conversations: int, per_chat: int, seed: int = 7) -> 
             agent_id = rng.choice(agents_by_shop[shop.pk]) if human else None
             at = start
             messages = [("bot", None, at, False)] if bot else []
-            turns = max(1, round(rng.gauss((per_chat - 1) / 2.2, 1.5)))
+            turns = max(1, round(rng.gauss((per_chat - 0.7) / 2.22, 1.5)))  # about per_chat messages a chat
             for turn in range(turns):
                 at += timedelta(seconds=rng.uniform(5, 120))
                 for _b in range(1 if rng.random() < 0.8 else 2):

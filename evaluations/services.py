@@ -19,7 +19,7 @@ from chats.models import Conversation, Message
 from shops.models import Shop
 
 from .choices import INVITE_VALIDITY_HOURS, InviteChannel, InviteStatus
-from .metrics import daily_metric_rows
+from .metrics import daily_metric_values
 from .models import DailyMetric, Evaluation, InviteDecision, RatingInvite
 from .random_source import random_source
 
@@ -146,10 +146,16 @@ def evaluation_submit(
 
 
 def _lock_day(day: date) -> None:
-    """Serialise rollups of one day on PostgreSQL, so two runs never interleave their delete and insert."""
+    """Serialise rollups of one day on PostgreSQL, so two runs never interleave their delete and insert.
+
+    JIT is switched off for the rest of the transaction: the rollup's CTEs are estimated at a few rows, so the
+    planner's cost crosses ``jit_above_cost`` for a statement that runs in tens of milliseconds, and compiling
+    it (about 150 ms, measured by bench/metrics.py) would cost more than running it.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [METRICS_LOCK_NAMESPACE, day.toordinal()])
+            cursor.execute("SET LOCAL jit = off")
 
 
 @transaction.atomic
@@ -161,13 +167,30 @@ def daily_metrics_rollup(*, day: date, shop_ids: Iterable[int] | None = None, no
     """
     ids = None if shop_ids is None else sorted(set(shop_ids))
     _lock_day(day)
-    rows = daily_metric_rows(day=day, shop_ids=ids, now=now)
+    rows = daily_metric_values(day=day, shop_ids=ids, now=now)
     stale = DailyMetric.objects.filter(date=day)
     if ids is not None:
         stale = stale.filter(shop_id__in=ids)
     stale.delete()
-    DailyMetric.objects.bulk_create(rows, batch_size=1000)
+    _insert(rows)
     return len(rows)
+
+
+def _insert(rows: list[dict]) -> None:
+    """``bulk_create``, with ``COPY`` on PostgreSQL (several times faster for a day of every shop)."""
+    if connection.vendor != "postgresql":
+        DailyMetric.objects.bulk_create([DailyMetric(**values) for values in rows], batch_size=500)
+        return
+    fields = [field for field in DailyMetric._meta.concrete_fields if not field.primary_key]
+    defaults = {field.attname: field.get_default() for field in fields}
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {quote(DailyMetric._meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for values in rows:
+            copy.write_row([values.get(name, default) for name, default in defaults.items()])
 
 
 def daily_metrics_rollup_nightly(*, days_ago: int, now: datetime | None = None) -> int:

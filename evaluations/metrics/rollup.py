@@ -192,16 +192,21 @@ def _conversation_facts(shop_ids: list[int], day: LocalDay, now: datetime):
         started_at__gt=OuterRef("ended_at"),
         started_at__lte=ExpressionWrapper(OuterRef("ended_at") + FCR_WINDOW, output_field=DateTimeField()),
     )
-    service = Q(assigned_at__isnull=False, phase=ServicePhase.AFTER_SALES, first_party=Sender.BUYER)
+    human_after_sales = Q(assigned_at__isnull=False, phase=ServicePhase.AFTER_SALES)
     bot_served = Exists(Message.objects.filter(conversation=OuterRef("pk"), sender=Sender.BOT))
+
+    def when_human_after_sales(flag: Case) -> Case:
+        # Nested CASEs are evaluated in order, so the per-chat subqueries run only for human after-sales chats.
+        return Case(When(human_after_sales, then=flag), default=Value(0), output_field=IntegerField())
+
     return (
         Conversation.objects.filter(shop_id__in=shop_ids, started_at__gte=day.start, started_at__lt=day.end)
         .annotate(first_party=_first_party_sender())
         .annotate(
             is_open=_flag(Q(ended_at__isnull=True)),
-            fcr_service=_flag(service),
-            fcr_repeated=_flag(service & Q(Exists(repeat))),
-            fcr_open=_flag(service & (Q(ended_at__isnull=True) | Q(ended_at__gt=now - FCR_WINDOW))),
+            fcr_service=when_human_after_sales(_flag(Q(first_party=Sender.BUYER))),
+            fcr_followed=when_human_after_sales(_flag(Q(Exists(repeat)))),
+            fcr_window_open=_flag(Q(ended_at__isnull=True) | Q(ended_at__gt=now - FCR_WINDOW)),
             entry_shown=_flag(Q(transfer_entry_visible=True)),
             entry_requested=_flag(Q(transfer_entry_visible=True, transfer_requested_at__isnull=False)),
             unexposed_bot=_flag(Q(buyer_exposed=False) & Q(bot_served)),
@@ -216,8 +221,8 @@ def _conversation_facts(shop_ids: list[int], day: LocalDay, now: datetime):
             "phase",
             "is_open",
             "fcr_service",
-            "fcr_repeated",
-            "fcr_open",
+            "fcr_followed",
+            "fcr_window_open",
             "entry_shown",
             "entry_requested",
             "unexposed_bot",
@@ -232,8 +237,8 @@ CONVERSATION_MEASURES = {
     "first_turns_answered_3m": "SUM(fast)",
     "open_conversations": "SUM(is_open)",
     "fcr_services": "SUM(fcr_service)",
-    "fcr_repeated": "SUM(fcr_repeated)",
-    "fcr_open": "SUM(fcr_open)",
+    "fcr_repeated": "SUM(fcr_service * fcr_followed)",
+    "fcr_open": "SUM(fcr_service * fcr_window_open)",
     "transfer_entry_shown": "SUM(entry_shown)",
     "transfer_requests": "SUM(entry_requested)",
     "bot_conversations_unexposed": "SUM(unexposed_bot)",
@@ -272,11 +277,19 @@ def _conversations_and_turns(shop_ids: list[int], day: LocalDay, now: datetime) 
     )
     facts_sql, facts_params = _conversation_facts(shop_ids, day, now).query.sql_with_params()
     hours_from, hours_to = (_db_datetime(day.at(moment)) for moment in SERVICE_HOURS)
+    # Materialised so the day's turns join it by hash rather than by one primary-key lookup per turn.
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    in_shops_params: list = []
+    in_shops = _in("c.shop_id", shop_ids, in_shops_params)
     conversation_columns = _columns(CONVERSATION_MEASURES, TURN_MEASURES, own_first=True)
     turn_columns = _columns(TURN_MEASURES, CONVERSATION_MEASURES, own_first=False)
     sql = f"""
 WITH t AS ({turns_sql}),
 conv AS ({facts_sql}),
+cs AS {materialized}(
+    SELECT c.id, c.agent_id, c.group_id, c.phase FROM chats_conversation c
+    WHERE {in_shops} AND c.started_at >= %s AND c.started_at < %s
+),
 ct AS (
     SELECT conv.*,
            CASE WHEN t1.started_at >= %s AND t1.started_at < %s THEN 1 ELSE 0 END AS in_hours,
@@ -287,7 +300,7 @@ ct AS (
 dt AS (
     SELECT t.shop_id, c.group_id, c.phase, t.turn_no, t.response_seconds,
            CASE WHEN t.responded_at IS NULL THEN c.agent_id ELSE t.responder_agent_id END AS turn_agent_id
-    FROM t JOIN chats_conversation c ON c.id = t.conversation_id
+    FROM t JOIN cs c ON c.id = t.conversation_id
     WHERE t.started_at >= %s AND t.started_at < %s
 )
 {_by_scope("ct", conversation_columns)}
@@ -297,6 +310,9 @@ UNION ALL
     params = [
         *turns_params,
         *facts_params,
+        *in_shops_params,
+        _db_datetime(day.start - TURN_LOOKBACK),
+        _db_datetime(day.end),
         hours_from,
         hours_to,
         hours_from,
@@ -309,21 +325,23 @@ UNION ALL
 
 def _ratings(shop_ids: list[int], day: LocalDay) -> list[dict]:
     """Statement 2: ratings of D (invite sent on D, or a self rating of a conversation that ended on D)."""
-    attributed = Q(invite__isnull=False, invite__sent_at__gte=day.start, invite__sent_at__lt=day.end) | Q(
-        invite__isnull=True, conversation__ended_at__gte=day.start, conversation__ended_at__lt=day.end
+    columns = {
+        "shop_id": F("conversation__shop_id"),
+        "agent_id": F("conversation__agent_id"),
+        "group_id": F("conversation__group_id"),
+        "phase": F("conversation__phase"),
+        "satisfied": _flag(Q(score__in=SATISFIED_SCORES)),
+    }
+    ratings = Evaluation.objects.filter(conversation__shop_id__in=shop_ids).order_by()
+    # Two branches rather than one OR, so each can use its own index (the invite's send time, the chat's start).
+    invited = ratings.filter(invite__sent_at__gte=day.start, invite__sent_at__lt=day.end)
+    unprompted = ratings.filter(
+        invite__isnull=True,
+        conversation__ended_at__gte=day.start,
+        conversation__ended_at__lt=day.end,
+        conversation__started_at__lt=day.end,
     )
-    base = (
-        Evaluation.objects.filter(attributed, conversation__shop_id__in=shop_ids)
-        .order_by()
-        .values(
-            shop_id=F("conversation__shop_id"),
-            agent_id=F("conversation__agent_id"),
-            group_id=F("conversation__group_id"),
-            phase=F("conversation__phase"),
-            satisfied=_flag(Q(score__in=SATISFIED_SCORES)),
-        )
-    )
-    base_sql, params = base.query.sql_with_params()
+    base_sql, params = invited.values(**columns).union(unprompted.values(**columns), all=True).query.sql_with_params()
     measures = "COUNT(*) AS ratings, SUM(satisfied) AS satisfied_ratings"
     return _fetch(f"WITH r AS ({base_sql})\n{_by_scope('r', measures)}", list(params))
 
@@ -463,7 +481,7 @@ def _resolution(values: dict, seekers: int, events: dict) -> None:
     values["resolution_rate"] = min(1.0, max(0.0, 1 - lost / seekers)) if seekers else None
 
 
-def _zone_rows(shop_ids: list[int], day: LocalDay, now: datetime, previous: dict[Key, dict]) -> list[DailyMetric]:
+def _zone_rows(shop_ids: list[int], day: LocalDay, now: datetime, previous: dict[Key, dict]) -> list[dict]:
     merged: dict[Key, dict] = defaultdict(lambda: dict.fromkeys(ZERO_COUNTS, 0))
     for shop_id in shop_ids:  # every shop has its shop row, even on a day without chats
         merged[(MetricScope.SHOP.value, shop_id, None, None, "")]
@@ -492,22 +510,23 @@ def _zone_rows(shop_ids: list[int], day: LocalDay, now: datetime, previous: dict
         values["first_response_seconds_total"] = float(values["first_response_seconds_total"])
         _derive(values, satisfaction_final=satisfaction_final)
         rows.append(
-            DailyMetric(
-                shop_id=shop_id,
-                date=day.day,
-                scope=scope,
-                agent_id=agent_id,
-                group_id=group_id,
-                phase=phase,
-                computed_at=now,
+            {
+                "shop_id": shop_id,
+                "date": day.day,
+                "scope": scope,
+                "agent_id": agent_id,
+                "group_id": group_id,
+                "phase": phase,
+                "computed_at": now,
                 **values,
-            )
+            }
         )
     return rows
 
 
-def daily_metric_rows(*, day: date, shop_ids=None, now: datetime | None = None) -> list[DailyMetric]:
-    """Unsaved ``DailyMetric`` rows of the shop-local day ``day`` for ``shop_ids`` (``None``: every shop)."""
+def daily_metric_values(*, day: date, shop_ids=None, now: datetime | None = None) -> list[dict]:
+    """The ``DailyMetric`` field values (by attribute name) of the shop-local day ``day`` for ``shop_ids``
+    (``None``: every shop), one dict per row."""
     now = now or timezone.now()
     shops = Shop.objects.order_by("pk")
     if shop_ids is not None:
@@ -516,7 +535,12 @@ def daily_metric_rows(*, day: date, shop_ids=None, now: datetime | None = None) 
     for shop_id, zone in shops.values_list("pk", "timezone"):
         zones[zone].append(shop_id)
     previous = _previous_days(None if shop_ids is None else list(shop_ids), day)
-    rows: list[DailyMetric] = []
+    rows: list[dict] = []
     for zone, ids in zones.items():
         rows.extend(_zone_rows(ids, LocalDay(day, ZoneInfo(zone)), now, previous))
     return rows
+
+
+def daily_metric_rows(*, day: date, shop_ids=None, now: datetime | None = None) -> list[DailyMetric]:
+    """Unsaved ``DailyMetric`` rows of the shop-local day ``day`` for ``shop_ids`` (``None``: every shop)."""
+    return [DailyMetric(**values) for values in daily_metric_values(day=day, shop_ids=shop_ids, now=now)]
