@@ -261,7 +261,7 @@ QUEUE_SWEEP_BATCH = 200
 IDLE_CLOSE_BATCH = 500
 # Exports (chat monitoring): files are deleted this many days after they were written (the record stays).
 EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
-EXPORT_CHUNK_ROWS = 2000  # rows fetched per round trip from the server-side cursor
+EXPORT_CHUNK_ROWS = 5000  # rows fetched per round trip from the server-side cursor
 # Service stars (DESIGN.md): the highest level whose 7-day 3-minute rate and 7-day satisfaction rate are both
 # at least the thresholds; otherwise 3 stars.
 METRICS_STAR_THRESHOLDS = [

@@ -238,7 +238,7 @@ def test_task_twice_writes_once(shop, owner, chats_of_shop):
 def test_failure_is_recorded_and_leaves_no_partial_file(shop, owner, chats_of_shop, monkeypatch):
     import chats.services.exports as exports
 
-    def broken(handle, columns, rows):
+    def broken(handle, columns, chunks):
         handle.write("half a row")
         raise RuntimeError("disk full")
 
@@ -280,9 +280,9 @@ def test_neutralised_text_never_starts_like_a_formula_and_keeps_its_content(text
 def test_csv_cells_read_back_never_start_like_a_formula(bodies):
     columns = ("message_id", "conversation_id", "buyer", "sent_at", "sender", "agent", "auto_reply", "body")
     format_row = row_formatter(columns, tz=UTC, for_xlsx=False)
-    rows = [format_row((1, 2, body, None, "buyer", body, False, body)) for body in bodies]
+    rows = [format_row((1, 2, body, None, "buyer", body, 0, body)) for body in bodies]
     handle = io.StringIO(newline="")
-    write_csv(handle, columns, rows)
+    write_csv(handle, columns, [rows])
     parsed = list(csv.reader(io.StringIO(handle.getvalue(), newline="")))[1:]
     assert len(parsed) == len(bodies)
     for row, body in zip(parsed, bodies, strict=True):
@@ -360,3 +360,21 @@ def test_world_file_helper_is_in_the_media_root(shop, owner):
     assert export.file.path.startswith(str(__import__("django.conf").conf.settings.MEDIA_ROOT))
     client = client_for(owner.user)
     assert b"".join(client.get(f"{URL}{export.pk}/download/").streaming_content) == b"x"
+
+
+@given(st.lists(st.one_of(st.none(), st.text(), st.integers()), min_size=13, max_size=13))
+@settings(max_examples=200, deadline=None)
+def test_fast_csv_rows_neutralise_exactly_the_free_text_columns(values):
+    from chats.services.exports import (
+        _FAST_CSV_ROWS,
+        CONVERSATION_COLUMNS,
+        MESSAGE_COLUMNS,
+    )
+
+    for columns in (MESSAGE_COLUMNS, CONVERSATION_COLUMNS):
+        row = tuple(values[: len(columns)])
+        expected = tuple(
+            neutralise_cell(value) if name in ("buyer", "agent", "group", "body") else value
+            for name, value in zip(columns, row, strict=True)
+        )
+        assert _FAST_CSV_ROWS[columns](row) == expected
