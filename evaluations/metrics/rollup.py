@@ -209,8 +209,10 @@ def _conversation_facts(shop_ids: list[int], day: LocalDay, now: datetime):
             fcr_window_open=_flag(Q(ended_at__isnull=True) | Q(ended_at__gt=now - FCR_WINDOW)),
             entry_shown=_flag(Q(transfer_entry_visible=True)),
             entry_requested=_flag(Q(transfer_entry_visible=True, transfer_requested_at__isnull=False)),
-            unexposed_bot=_flag(Q(buyer_exposed=False) & Q(bot_served)),
-            unexposed_requested=_flag(Q(buyer_exposed=False, transfer_requested_at__isnull=False) & Q(bot_served)),
+            unexposed_bot=Case(  # the bot-served subquery only for unexposed buyers' chats
+                When(buyer_exposed=False, then=_flag(Q(bot_served))), default=Value(0), output_field=IntegerField()
+            ),
+            requested=_flag(Q(transfer_requested_at__isnull=False)),
         )
         .order_by()
         .values(
@@ -226,7 +228,7 @@ def _conversation_facts(shop_ids: list[int], day: LocalDay, now: datetime):
             "entry_shown",
             "entry_requested",
             "unexposed_bot",
-            "unexposed_requested",
+            "requested",
         )
     )
 
@@ -242,7 +244,7 @@ CONVERSATION_MEASURES = {
     "transfer_entry_shown": "SUM(entry_shown)",
     "transfer_requests": "SUM(entry_requested)",
     "bot_conversations_unexposed": "SUM(unexposed_bot)",
-    "transfer_requests_unexposed": "SUM(unexposed_requested)",
+    "transfer_requests_unexposed": "SUM(unexposed_bot * requested)",
 }
 TURN_MEASURES = {
     "responded_turns": "COUNT(response_seconds)",
