@@ -220,6 +220,22 @@ def _cases(w):
             {"shop": w.shop.pk, "kind": "party", "content": HUGE, "handler": "me", "remind_at": "tomorrow"},
             ["kind", "content", "handler", "remind_at"],
         ),
+        # Supervision
+        (owner, "post", "/api/v1/exports/", {}, ["kind", "format"]),
+        (
+            owner,
+            "post",
+            "/api/v1/exports/",
+            {"kind": "orders", "format": "pdf", "filters": {"date_from": HUGE, "min_response_seconds": "slow"}},
+            ["kind", "format", "filters"],
+        ),
+        (
+            staff,
+            "post",
+            "/api/v1/exports/",
+            {"kind": "messages", "format": "csv", "filters": {"shop": 10**30}},
+            ["filters"],
+        ),
     ]
 
 
@@ -290,6 +306,11 @@ def test_odd_ids_are_404(world, staff_client, url):
         ("/api/v1/metrics/daily/", {"date_from": "2024-02-30"}),
         ("/api/v1/metrics/peers/", {"shop": 10**30, "date": "2024-05-06"}),
         ("/api/v1/metrics/peers/", {"date": "10000-01-01"}),
+        ("/api/v1/monitoring/conversations/", {"shop": 10**30}),
+        ("/api/v1/monitoring/conversations/", {"min_response_seconds": "nan"}),
+        ("/api/v1/monitoring/conversations/", {"date_from": "2024-02-30", "shop": 1}),
+        ("/api/v1/staffing/heatmap/", {"shop": 10**30}),
+        ("/api/v1/staffing/plan/", {"shop": -1, "date": "10000-01-01"}),
         ("/api/v1/quick-phrases/", {"scope": "global"}),
         ("/api/v1/auto-replies/", {"trigger": "sleepy"}),
         ("/api/v1/tasks/", {"status": "sleeping"}),

@@ -113,3 +113,34 @@ def test_workbench_list_query_count_is_flat(setting, staff_user, url, caller):
     if not (url == "/api/v1/auto-replies/" and caller != "staff"):  # others' personal rules stay hidden
         assert big_rows > small_rows, url
     assert big_queries == small_queries, (url, small_queries, big_queries)
+
+
+def _grow_supervision(shop, owner, n):
+    """Add ``n`` chats with messages and a rating, and ``n`` exports, to ``shop``."""
+    from chats.models import Export
+    from tests.evaluations.factories import EvaluationFactory
+
+    for _ in range(n):
+        agent = AgentFactory(shop=shop)
+        conversation = ConversationFactory(shop=shop, agent=agent, group=RoutingGroupFactory(shop=shop))
+        MessageFactory(conversation=conversation, sender="buyer")
+        MessageFactory(conversation=conversation, sender="agent", agent=agent)
+        EvaluationFactory(conversation=conversation, score=4)
+        Export.objects.create(shop=shop, requested_by=owner.user, kind="messages", format="csv", status="done")
+    ShopFactory()
+
+
+SUPERVISION_URLS = ["/api/v1/monitoring/conversations/", "/api/v1/exports/"]
+
+
+@pytest.mark.parametrize("url", SUPERVISION_URLS)
+@pytest.mark.parametrize("caller", ["owner", "staff"])
+def test_supervision_list_query_count_is_flat(setting, staff_user, url, caller):
+    shop, owner, _conversation, _integration = setting
+    user = {"owner": owner.user, "staff": staff_user}[caller]
+    _grow_supervision(shop, owner, 2)
+    small_queries, small_rows = _count(user, url)
+    _grow_supervision(shop, owner, 6)
+    big_queries, big_rows = _count(user, url)
+    assert big_rows > small_rows, url
+    assert big_queries == small_queries, (url, small_queries, big_queries)
