@@ -106,8 +106,15 @@ def agent_set_status(*, agent: Agent, status: str, actor_id: int | None = None) 
         detail={"from": previous},
     )
     _offer_queue(agent)
+    _tell_waiting_buyers(agent, now)
     agent.refresh_from_db()
     return agent
+
+
+def _tell_waiting_buyers(agent: Agent, at) -> None:
+    from chats.services.auto_replies import auto_replies_on_status_change
+
+    auto_replies_on_status_change(agent=agent, at=at)
 
 
 def agent_recount_active_chats(*, shop_ids: Iterable[int] | None = None) -> int:

@@ -6,7 +6,8 @@ response (see ``chats.turns``). Only live buyer messages in human-served chats t
 - ``first_message_of_day``: the buyer's first message of the shop's local day that reaches a human chat (in a
   bot-served chat the service assistant answers instead);
 - ``agent_away`` / ``agent_busy`` / ``over_capacity`` (more than ``threshold`` active chats): at most one of them
-  per buyer turn, in that order of precedence.
+  per buyer turn, in that order of precedence. An agent turning away or busy also tells the buyers already
+  waiting for it (``auto_replies_on_status_change``), within the same once-per-turn limit.
 
 An agent's enabled personal rule wins over the shop's enabled team rule (team rules need sub-accounts on).
 ``AutoReplyDelivery`` carries a unique key per (shop, buyer, trigger, occasion), so concurrent messages cannot send
@@ -15,7 +16,9 @@ the same reply twice.
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,6 +27,7 @@ from agents.models import Agent, AutoReplyRule
 
 from ..choices import ConversationStatus, Sender
 from ..models import AutoReplyDelivery, Conversation, Message
+from ..turns import ConversationFilter, turn_rows_sql
 
 AVAILABILITY_TRIGGERS = (AutoReplyTrigger.AGENT_AWAY, AutoReplyTrigger.AGENT_BUSY, AutoReplyTrigger.OVER_CAPACITY)
 
@@ -52,14 +56,14 @@ def _availability_trigger(agent: Agent, rules: dict[str, AutoReplyRule]) -> str 
     return None
 
 
-def _turn_occasion(conversation: Conversation, buyer_message: Message) -> str:
-    """The current buyer turn, named by the last response before it (agent or bot, not an auto-reply)."""
+def _turn_occasion(conversation: Conversation, at) -> str:
+    """The buyer turn current at ``at``, named by the last response before it (agent or bot, not an auto-reply)."""
     last_response = (
         Message.objects.filter(
             conversation_id=conversation.pk,
             sender__in=(Sender.AGENT, Sender.BOT),
             is_auto_reply=False,
-            sent_at__lte=buyer_message.sent_at,
+            sent_at__lte=at,
         )
         .order_by("-sent_at", "-id")
         .values_list("pk", flat=True)
@@ -68,7 +72,7 @@ def _turn_occasion(conversation: Conversation, buyer_message: Message) -> str:
     return f"{conversation.pk}:{last_response or 0}"
 
 
-def _send(conversation: Conversation, buyer_message: Message, rule: AutoReplyRule, occasion: str) -> Message | None:
+def _send(conversation: Conversation, at, rule: AutoReplyRule, occasion: str) -> Message | None:
     try:
         with transaction.atomic():
             delivery = AutoReplyDelivery.objects.create(
@@ -86,11 +90,21 @@ def _send(conversation: Conversation, buyer_message: Message, rule: AutoReplyRul
         sender=Sender.SYSTEM,
         agent_id=conversation.agent_id,
         body=rule.content,
-        sent_at=buyer_message.sent_at,
+        sent_at=at,
         is_auto_reply=True,
     )
     AutoReplyDelivery.objects.filter(pk=delivery.pk).update(message=message)
     return message
+
+
+def _availability_sent(conversation: Conversation, occasion: str) -> bool:
+    """One availability reply per turn, whichever trigger sent it."""
+    return AutoReplyDelivery.objects.filter(
+        shop_id=conversation.shop_id,
+        buyer_id=conversation.buyer_id,
+        trigger__in=AVAILABILITY_TRIGGERS,
+        occasion=occasion,
+    ).exists()
 
 
 def auto_replies_send(*, conversation: Conversation, buyer_message: Message) -> list[Message]:
@@ -107,22 +121,55 @@ def auto_replies_send(*, conversation: Conversation, buyer_message: Message) -> 
     rule = rules.get(AutoReplyTrigger.FIRST_MESSAGE_OF_DAY)
     if rule is not None:
         local_day = timezone.localtime(buyer_message.sent_at, conversation.shop.tzinfo).date()
-        message = _send(conversation, buyer_message, rule, local_day.isoformat())
+        message = _send(conversation, buyer_message.sent_at, rule, local_day.isoformat())
         if message is not None:
             sent.append(message)
     if any(trigger in rules for trigger in AVAILABILITY_TRIGGERS):
         agent = Agent.objects.only("pk", "status", "active_chats").get(pk=conversation.agent_id)
         trigger = _availability_trigger(agent, rules)
         if trigger is not None:
-            occasion = _turn_occasion(conversation, buyer_message)
-            # One availability reply per turn, whichever trigger sent it.
-            if not AutoReplyDelivery.objects.filter(
-                shop_id=conversation.shop_id,
-                buyer_id=conversation.buyer_id,
-                trigger__in=AVAILABILITY_TRIGGERS,
-                occasion=occasion,
-            ).exists():
-                message = _send(conversation, buyer_message, rules[trigger], occasion)
+            occasion = _turn_occasion(conversation, buyer_message.sent_at)
+            if not _availability_sent(conversation, occasion):
+                message = _send(conversation, buyer_message.sent_at, rules[trigger], occasion)
                 if message is not None:
                     sent.append(message)
     return sent
+
+
+def auto_replies_on_status_change(*, agent: Agent, at: datetime | None = None) -> list[Message]:
+    """An agent turning busy or away tells the buyers already waiting for its answer, once per turn.
+
+    Called inside ``agent_set_status``'s transaction. Looks only at the agent's human chats (at most its capacity)
+    whose last turn is unanswered, found in one pass of ``chats.turns``.
+    """
+    trigger = {AgentStatus.AWAY: AutoReplyTrigger.AGENT_AWAY, AgentStatus.BUSY: AutoReplyTrigger.AGENT_BUSY}.get(
+        agent.status
+    )
+    if trigger is None:
+        return []
+    chats = list(Conversation.objects.filter(agent_id=agent.pk, status=ConversationStatus.HUMAN).select_related("shop"))
+    if not chats:
+        return []
+    rule = _rules_for(chats[0]).get(trigger)  # the same shop and agent for every chat
+    if rule is None:
+        return []
+    waiting = _waiting_conversation_ids([chat.pk for chat in chats])
+    at = at or timezone.now()
+    sent = []
+    for chat in chats:
+        if chat.pk not in waiting:
+            continue
+        occasion = _turn_occasion(chat, at)
+        if not _availability_sent(chat, occasion):
+            message = _send(chat, at, rule, occasion)
+            if message is not None:
+                sent.append(message)
+    return sent
+
+
+def _waiting_conversation_ids(conversation_ids: list[int]) -> set[int]:
+    """Which of these chats end with an unanswered buyer turn."""
+    sql, params = turn_rows_sql(ConversationFilter(conversation_ids=conversation_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT t.conversation_id FROM ({sql}) t WHERE t.responded_at IS NULL", params)  # noqa: S608
+        return {row[0] for row in cursor.fetchall()}

@@ -261,3 +261,22 @@ def test_rules_of_one_shop_never_reach_another_shops_chats(shop):
     )
     buyer_says(chat, T0)
     assert auto_replies(chat) == []
+
+
+def test_going_away_tells_buyers_already_waiting_once_per_turn(shop, agent, chat):
+    from agents.services import agent_set_status
+
+    AutoReplyRuleFactory(shop=shop, trigger=AutoReplyTrigger.AGENT_AWAY, content="away")
+    AutoReplyRuleFactory(shop=shop, trigger=AutoReplyTrigger.AGENT_BUSY, content="busy")
+    answered = ConversationFactory(shop=shop, status=ConversationStatus.HUMAN, agent=agent)
+    buyer_says(chat, T0)
+    buyer_says(answered, T0)
+    agent_says(answered, T0 + timedelta(seconds=30))
+    agent_set_status(agent=agent, status=AgentStatus.AWAY)
+    assert auto_replies(chat) == ["away"]
+    assert auto_replies(answered) == []  # nobody waiting there
+    agent_set_status(agent=agent, status=AgentStatus.BUSY)
+    buyer_says(chat, T0 + timedelta(minutes=1))  # still the same unanswered turn
+    assert auto_replies(chat) == ["away"]
+    agent_set_status(agent=agent, status=AgentStatus.ONLINE)
+    assert auto_replies(chat) == ["away"]
