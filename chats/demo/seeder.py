@@ -40,6 +40,7 @@ from .content import (
     ShopSpec,
 )
 from .reset import demo_usernames
+from .workbench import seed_workbench
 
 DAYS = 30
 BATCH_SIZE = 1000
@@ -79,7 +80,7 @@ class DemoSeeder:
         self.latest_order: dict[tuple[int, int], Order] = {}
         self.ordered: set[tuple[int, int]] = set()
 
-    STAGES = 11
+    STAGES = 12
 
     def _done(self, stage: str, **counts: int) -> None:
         self.stage += 1
@@ -99,6 +100,7 @@ class DemoSeeder:
         self._create_after_sales_events()
         conversations, scripts = self._create_conversations()
         self._create_messages(conversations, scripts)
+        self._done("workbench", **seed_workbench(rng=self.rng, now=self.now, shops=self.shops, staff=self.staff))
         updated = agent_recount_active_chats(shop_ids=[shop.pk for shop in self.shops.values()])
         self._done("agent counters", agents=updated)
         return self.counts

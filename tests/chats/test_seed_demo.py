@@ -27,7 +27,7 @@ def snapshot() -> list[tuple]:
 def test_seed_demo_builds_consistent_shops_staff_and_chats(db):
     output = seed()
 
-    assert "[11/11] agent counters" in output
+    assert "[12/12] agent counters" in output
     assert "mianyu_owner" in output
     assert set(Shop.objects.values_list("name", flat=True)) == set(DEMO_SHOP_NAMES)
     assert Agent.objects.count() == 20
@@ -56,3 +56,25 @@ def test_seed_demo_twice_adds_nothing_and_reset_rebuilds_the_same_data(db):
     assert snapshot() == before
     assert Shop.objects.count() == 3
     assert Buyer.objects.count() == 60
+
+
+def test_seed_demo_fills_the_workbench(db):
+    from datetime import datetime
+
+    from agents.models import AutoReplyRule, QuickPhrase
+    from chats.models import FollowUpTask
+    from chats.services import task_reminders_deliver
+
+    output = seed()
+    assert "workbench" in output
+    for shop in Shop.objects.all():
+        assert QuickPhrase.objects.filter(shop=shop, scope="team").count() == 8
+        assert QuickPhrase.objects.filter(shop=shop, scope="personal").exclude(owner__shop=shop).count() == 0
+        assert set(AutoReplyRule.objects.filter(shop=shop, enabled=True).values_list("trigger", flat=True)) == {
+            "agent_busy",
+            "agent_away",
+            "over_capacity",
+        }
+        assert FollowUpTask.objects.filter(shop=shop).count() == 8
+    # Three overdue open tasks per shop are reminded by the first beat run, and only those.
+    assert task_reminders_deliver(now=datetime.fromisoformat("2026-11-11T20:00:00+08:00")) == 9
