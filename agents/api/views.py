@@ -150,6 +150,7 @@ class QuickPhraseViewSet(ScopedModelViewSet):
             raise NotAllowed(_("Only owners and supervisors manage team phrases."))
 
     def create_instance(self, data):
+        data.setdefault("scope", PhraseScope.PERSONAL)
         self._check_may_change(data["scope"])
         if not self.caller.is_platform and data["scope"] == PhraseScope.PERSONAL:
             owner = data.get("owner")

@@ -63,6 +63,12 @@ def test_agent_creates_personal_phrase_owned_by_itself(agent_client, agent, shop
     assert response.json()["usage_count"] == 0
 
 
+def test_scope_defaults_to_personal(agent_client, agent, shop):
+    response = agent_client.post(URL, {"shop": shop.pk, "shortcut": "/x", "content": "x"}, format="json")
+    assert response.status_code == 201
+    assert (response.json()["scope"], response.json()["owner"]) == ("personal", agent.pk)
+
+
 def test_agent_may_not_create_or_change_team_phrases(agent_client, shop, phrases):
     response = agent_client.post(URL, {"shop": shop.pk, "scope": "team", "shortcut": "/x", "content": "x"})
     assert response.status_code == 403
