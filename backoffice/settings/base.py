@@ -262,6 +262,9 @@ IDLE_CLOSE_BATCH = 500
 # Exports (chat monitoring): files are deleted this many days after they were written (the record stays).
 EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
 EXPORT_CHUNK_ROWS = 5000  # rows fetched per round trip from the server-side cursor
+# A running export whose worker died is claimed again by the redelivered task after this long: no live run lasts
+# longer than the task time limit. Keep it below CELERY_VISIBILITY_TIMEOUT, which decides when redelivery happens.
+EXPORT_STALE_RUNNING_SECONDS = env.int("EXPORT_STALE_RUNNING_SECONDS", default=CELERY_TASK_TIME_LIMIT)
 # Service stars (DESIGN.md): the highest level whose 7-day 3-minute rate and 7-day satisfaction rate are both
 # at least the thresholds; otherwise 3 stars.
 METRICS_STAR_THRESHOLDS = [

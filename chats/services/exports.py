@@ -39,8 +39,6 @@ logger = logging.getLogger(__name__)
 # OWASP "CSV injection": a cell starting with one of these may be run as a formula by a spreadsheet.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
-# A running export whose worker died (acks_late redelivers it) may be claimed again after this long.
-STALE_RUNNING = timedelta(minutes=30)
 DELETE_BATCH = 500
 
 
@@ -92,7 +90,9 @@ def _claim(export_id: int, now: datetime) -> Export | None:
         export = Export.objects.select_for_update().select_related("shop").filter(pk=export_id).first()
         if export is None:
             return None
-        stale = export.status == ExportStatus.RUNNING and export.started_at and export.started_at < now - STALE_RUNNING
+        # A running export whose worker died (acks_late redelivers the task) may be claimed again after a while.
+        stale_before = now - timedelta(seconds=settings.EXPORT_STALE_RUNNING_SECONDS)
+        stale = export.status == ExportStatus.RUNNING and export.started_at and export.started_at < stale_before
         if export.status != ExportStatus.PENDING and not stale:
             return None
         export.status = ExportStatus.RUNNING

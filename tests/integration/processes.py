@@ -74,10 +74,16 @@ def unique_queue() -> str:
     return f"itest-{uuid.uuid4().hex[:12]}"
 
 
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+def start(command: list[str], env: dict[str, str], log: Path, *, new_session: bool = False) -> subprocess.Popen:
+    """Start ``command`` logging to ``log``; ``new_session`` makes it lead a process group (to kill it whole)."""
     with log.open("ab") as output:
         return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-            command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
+            command,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
 
 
