@@ -357,3 +357,18 @@ def test_phase_boundary_and_a_buyer_who_pays_after_asking():
     assert row(shop, MetricScope.PHASE, phase="pre_sales").conversations == 3
     assert row(shop, MetricScope.PHASE, phase="after_sales").resolution_rate is None
     assert row(shop).resolution_seekers == 1  # the after-sales chat of ``edge``
+
+
+def test_a_daylight_saving_day_has_23_local_hours():
+    shop = ShopFactory(timezone="America/Los_Angeles")
+    spring_forward = date(2024, 3, 10)
+    la = ZoneInfo("America/Los_Angeles")
+    for moment in (
+        datetime(2024, 3, 10, 0, 30, tzinfo=la),  # PST, 08:30 UTC
+        datetime(2024, 3, 10, 23, 30, tzinfo=la),  # PDT, 06:30 UTC on the 11th
+        datetime(2024, 3, 11, 0, 0, tzinfo=la),  # the next local day
+        datetime(2024, 3, 9, 23, 59, 59, tzinfo=la),  # the local day before
+    ):
+        chat(shop, moment)
+    daily_metrics_rollup(day=spring_forward, now=LATER)
+    assert DailyMetric.objects.get(shop=shop, date=spring_forward, scope=MetricScope.SHOP).conversations == 2
