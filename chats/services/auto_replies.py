@@ -73,27 +73,28 @@ def _turn_occasion(conversation: Conversation, at) -> str:
 
 
 def _send(conversation: Conversation, at, rule: AutoReplyRule, occasion: str) -> Message | None:
+    """Store the reply and its delivery record together; a delivery already there means it went out before."""
     try:
         with transaction.atomic():
-            delivery = AutoReplyDelivery.objects.create(
+            message = Message.objects.create(
+                conversation=conversation,
+                sender=Sender.SYSTEM,
+                agent_id=conversation.agent_id,
+                body=rule.content,
+                sent_at=at,
+                is_auto_reply=True,
+            )
+            AutoReplyDelivery.objects.create(
                 shop_id=conversation.shop_id,
                 buyer_id=conversation.buyer_id,
                 conversation=conversation,
                 trigger=rule.trigger,
                 occasion=occasion,
                 rule=rule,
+                message=message,
             )
     except IntegrityError:
-        return None  # already sent for this occasion
-    message = Message.objects.create(
-        conversation=conversation,
-        sender=Sender.SYSTEM,
-        agent_id=conversation.agent_id,
-        body=rule.content,
-        sent_at=at,
-        is_auto_reply=True,
-    )
-    AutoReplyDelivery.objects.filter(pk=delivery.pk).update(message=message)
+        return None  # already sent for this occasion: the savepoint took the message back
     return message
 
 
