@@ -1,6 +1,6 @@
 """Message export benchmark (PostgreSQL): 1,000,000 message rows to CSV, against ``COPY ... TO STDOUT`` of them.
 
-    python bench/exports.py [--messages 1000000] [--per-chat 10] [--rebuild]
+    python bench/exports.py [--messages 1000000] [--per-chat 10] [--repeat 2] [--rebuild]
 
 Builds (once; ``--rebuild`` drops and rebuilds it) one shop with ``--messages / --per-chat`` chats spread evenly over
 30 days, ``--per-chat`` messages each (buyer, agent and bot, Chinese bodies of 20-120 characters, some starting with
@@ -12,7 +12,8 @@ Then, in the same run:
   and the process's peak RSS (target: peak RSS at 1M / at 100k <= 1.2);
 - ``COPY``: ``COPY (<the export's own SELECT>) TO STDOUT (FORMAT csv)`` of the same 1M rows through psycopg, written to
   a file (no neutralisation, no local times): the floor for moving those rows out of PostgreSQL into a file;
-and the ratio of the export's throughput to COPY's (target >= 0.4).
+and the ratio of the export's throughput to COPY's (target >= 0.4). Times are the best of ``--repeat`` runs (the
+machine is shared); peak RSS is the largest seen.
 """
 
 import argparse
@@ -192,10 +193,18 @@ def copy_baseline() -> dict:
     return {"rows": rows, "seconds": time.perf_counter() - started, "bytes": size}
 
 
+def _best(results: list[dict]) -> dict:
+    """The fastest run, with the largest peak RSS of all runs."""
+    best = dict(min(results, key=lambda result: result["seconds"]))
+    best["max_rss_kb"] = max(result["max_rss_kb"] for result in results)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--per-chat", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -209,9 +218,9 @@ def main() -> None:
     if _shop() is None:
         built = build(args.messages, args.per_chat)
         print(f"built: {built['chats']:,} chats, {built['messages']:,} messages in {built['seconds']:.1f} s")
-    small = run_export("2026-10-03")  # 3 of 30 days: about 100k messages
-    big = run_export(None)
-    baseline = copy_baseline()
+    small = _best([run_export("2026-10-03") for _ in range(args.repeat)])  # 3 of 30 days: 100k messages
+    big = _best([run_export(None) for _ in range(args.repeat)])
+    baseline = min((copy_baseline() for _ in range(args.repeat)), key=lambda result: result["seconds"])
     for name, result in (("export 100k", small), ("export 1M", big)):
         if result["status"] != "done":
             raise SystemExit(f"{name} failed: {result['error']}")

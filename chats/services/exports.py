@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
 DELETE_BATCH = 500
+ABANDONED_PART_AGE = timedelta(days=1)
 
 
 _FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
@@ -123,7 +124,7 @@ def export_run(*, export_id: int) -> Export | None:
 
 
 def exports_delete_expired(*, now: datetime | None = None) -> int:
-    """Delete export files older than ``EXPORT_RETENTION_DAYS``; returns how many files were deleted."""
+    """Delete export files older than ``EXPORT_RETENTION_DAYS`` (and abandoned temporary files); returns how many."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.EXPORT_RETENTION_DAYS)
     deleted = 0
@@ -140,7 +141,21 @@ def exports_delete_expired(*, now: datetime | None = None) -> int:
             export.file = ""
             export.file_deleted_at = now
         Export.objects.bulk_update(due, ["file", "file_deleted_at"])
-    return deleted
+    return deleted + _delete_abandoned_parts(now)
+
+
+def _delete_abandoned_parts(now: datetime) -> int:
+    """Temporary files of exports whose worker was killed mid-write (no cleanup ran), once a day old."""
+    root = Path(default_storage.path("exports"))
+    if not root.is_dir():
+        return 0
+    cutoff = (now - ABANDONED_PART_AGE).timestamp()
+    count = 0
+    for part in root.rglob(".export-*.part"):
+        if part.stat().st_mtime < cutoff:
+            part.unlink(missing_ok=True)
+            count += 1
+    return count
 
 
 # --- rows -----------------------------------------------------------------------------------------------------------

@@ -378,3 +378,21 @@ def test_fast_csv_rows_neutralise_exactly_the_free_text_columns(values):
             for name, value in zip(columns, row, strict=True)
         )
         assert _FAST_CSV_ROWS[columns](row) == expected
+
+
+def test_retention_sweep_deletes_abandoned_temporary_files_after_a_day():
+    import os
+    import time
+
+    from django.conf import settings as django_settings
+
+    folder = __import__("pathlib").Path(django_settings.MEDIA_ROOT) / "exports" / "2024" / "05"
+    folder.mkdir(parents=True)
+    old, fresh = folder / ".export-old.part", folder / ".export-fresh.part"
+    old.write_text("half")
+    fresh.write_text("still being written")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert exports_delete_expired() == 1
+    assert exports_delete_expired() == 0
+    assert (old.exists(), fresh.exists()) == (False, True)
