@@ -1,4 +1,5 @@
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from backoffice.api.tenancy import ScopedFilterSet
@@ -24,7 +25,7 @@ class RoutingGroupFilter(ScopedFilterSet):
 
 
 class QuickPhraseFilter(ScopedFilterSet):
-    search = filters.CharFilter(method="filter_search", label="shortcut, title or content contains")
+    search = filters.CharFilter(method="filter_search", label=_("Shortcut, title or content contains"))
     category = filters.CharFilter()
 
     class Meta:

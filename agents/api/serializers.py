@@ -1,4 +1,5 @@
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from agents.choices import AgentStatus
@@ -104,7 +105,7 @@ class QuickPhraseImportSerializer(serializers.Serializer):
 
 
 class ImportErrorSerializer(serializers.Serializer):
-    row = serializers.IntegerField(help_text="Row number in the file; the header is row 1.")
+    row = serializers.IntegerField(help_text=gettext_lazy("Row number in the file; the header is row 1."))
     message = serializers.CharField()
 
 

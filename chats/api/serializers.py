@@ -1,3 +1,4 @@
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
@@ -179,6 +180,6 @@ class NotificationSerializer(ScopedModelSerializer):
     def get_text(self, notification) -> str:
         if notification.kind == NotificationKind.TASK_DUE and notification.task is not None:
             return _("Task due: %(content)s") % {"content": notification.task.content[:200]}
-        return _("A buyer has been waiting for an answer since %(time)s.") % {
-            "time": notification.turn_started_at.isoformat() if notification.turn_started_at else ""
-        }
+        started = notification.turn_started_at
+        local = timezone.localtime(started, notification.shop.tzinfo).strftime("%Y-%m-%d %H:%M") if started else ""
+        return _("A buyer has been waiting for an answer since %(time)s.") % {"time": local}

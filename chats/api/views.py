@@ -241,7 +241,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     """The caller's reminders: follow-up tasks that fell due and buyer turns left unanswered too long."""
 
     http_method_names = ["get", "post", "head", "options"]
-    queryset = Notification.objects.select_related("task")
+    queryset = Notification.objects.select_related("task", "shop")
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
     pagination_class = CreatedCursorPagination

@@ -282,3 +282,12 @@ def test_notifications_cannot_be_created_through_the_api(agent_client, staff_cli
 
 def test_task_status_choices_are_the_contracts():
     assert TaskStatus.values == ["open", "done", "cancelled"]
+
+
+def test_missed_followup_text_shows_the_shops_local_time(agent_client, shop, agent):
+    chat = ConversationFactory(shop=shop, status=ConversationStatus.HUMAN, agent=agent)
+    buyer_says(chat, T0)  # 02:00 UTC is 10:00 in Asia/Shanghai
+    services.missed_followups_notify(now=T0 + timedelta(minutes=5))
+    row = agent_client.get(NOTIFICATIONS, {"kind": "missed_followup"}).json()["results"][0]
+    assert row["conversation"] == chat.pk
+    assert row["text"] == "A buyer has been waiting for an answer since 2026-03-02 10:00."
