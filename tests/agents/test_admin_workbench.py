@@ -152,3 +152,13 @@ def test_phrase_changelist_hides_other_shops_from_shop_staff(shop_staff_admin_cl
     client = shop_staff_admin_client(shop, "view_quickphrase")
     rows = client.get(reverse(f"{PHRASES}_changelist")).context["cl"].result_list
     assert list(rows) == [own]
+
+
+def test_import_needs_add_and_change_permissions(shop_staff_admin_client, shop):
+    viewer = shop_staff_admin_client(shop, "view_quickphrase")
+    upload = SimpleUploadedFile("p.csv", CSV_TEXT.encode())
+    response = viewer.post(
+        reverse(f"{PHRASES}_import"), {"resource": "0", "format": "0", "import_file": upload, "shop": shop.pk}
+    )
+    assert response.status_code == 403
+    assert QuickPhrase.objects.count() == 0
