@@ -165,6 +165,9 @@ class StaffingPlanForm(forms.Form):
     concurrency = forms.IntegerField(label=_("chats per agent"), min_value=1, max_value=MAX_CAPACITY, required=False)
     weeks = forms.IntegerField(label=_("weeks of history"), min_value=1, max_value=MAX_WEEKS, required=False)
     shift_hours = forms.IntegerField(label=_("shift length (hours)"), min_value=1, max_value=24, required=False)
+    volume_factor = forms.FloatField(
+        label=_("volume factor"), min_value=0.1, max_value=100, required=False, help_text=_("e.g. 5 for 11.11")
+    )
 
 
 @admin.register(StaffingShop)
@@ -209,6 +212,7 @@ class StaffingShopAdmin(ScopedModelAdmin):
             concurrency=params.get("concurrency"),
             weeks=weeks,
             shift_hours=params.get("shift_hours") or DEFAULT_SHIFT_HOURS,
+            volume_factor=params.get("volume_factor") or 1.0,
         )
         heatmap = staffing_heatmap(shop=shop, weeks=weeks)
         context = {

@@ -391,6 +391,12 @@ class PlanQuerySerializer(HeatmapQuerySerializer):
         help_text=gettext_lazy("Chats an agent serves at once (default: the shop's agents' average capacity)."),
     )
     shift_hours = serializers.IntegerField(min_value=1, max_value=24, default=DEFAULT_SHIFT_HOURS)
+    volume_factor = serializers.FloatField(
+        min_value=0.1,
+        max_value=100,
+        default=1.0,
+        help_text=gettext_lazy("Scales the forecast, e.g. 5 for a promotion day such as 11.11."),
+    )
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -428,6 +434,7 @@ class ShiftPlanSerializer(serializers.Serializer):
     handle_seconds = serializers.FloatField()
     concurrency = serializers.IntegerField()
     shift_hours = serializers.IntegerField()
+    volume_factor = serializers.FloatField()
     peak_agents = serializers.IntegerField()
     agent_hours = serializers.IntegerField()
     hours = PlanHourSerializer(many=True)
@@ -468,6 +475,7 @@ class StaffingViewSet(ScopedViewMixin, viewsets.GenericViewSet):
             concurrency=params.get("concurrency"),
             weeks=params["weeks"],
             shift_hours=params["shift_hours"],
+            volume_factor=params["volume_factor"],
         )
 
     @extend_schema(parameters=[PlanQuerySerializer], responses=PlanHourSerializer(many=True))

@@ -149,6 +149,7 @@ class StaffingPlan:
     handle_seconds: float
     concurrency: int
     shift_hours: int
+    volume_factor: float = 1.0
     hours: list[dict] = field(default_factory=list)
     shifts: list[dict] = field(default_factory=list)
 
@@ -171,8 +172,12 @@ def staffing_plan(
     concurrency: int | None = None,
     weeks: int = DEFAULT_WEEKS,
     shift_hours: int = DEFAULT_SHIFT_HOURS,
+    volume_factor: float = 1.0,
 ) -> StaffingPlan:
-    """Forecast, agents needed and expected service level per local hour of ``day``, and a shift plan."""
+    """Forecast, agents needed and expected service level per local hour of ``day``, and a shift plan.
+
+    ``volume_factor`` scales the history-based forecast for days history cannot foresee (a promotion such as 11.11).
+    """
     start, end = history_window(shop=shop, day=day, weeks=weeks)
     if handle_seconds is None:
         handle_seconds = default_handle_seconds(shop=shop, start=start, end=end)
@@ -193,9 +198,10 @@ def staffing_plan(
         handle_seconds=handle_seconds,
         concurrency=concurrency,
         shift_hours=shift_hours,
+        volume_factor=volume_factor,
     )
     for hour in range(24):
-        forecast = same_weekday.get(hour, 0) / weeks
+        forecast = same_weekday.get(hour, 0) / weeks * volume_factor
         needed, level = agents_needed(
             arrivals_per_hour=forecast,
             handle_seconds=handle_seconds,

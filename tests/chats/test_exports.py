@@ -396,3 +396,18 @@ def test_retention_sweep_deletes_abandoned_temporary_files_after_a_day():
     assert exports_delete_expired() == 1
     assert exports_delete_expired() == 0
     assert (old.exists(), fresh.exists()) == (False, True)
+
+
+@pytest.mark.postgres
+def test_rows_stream_from_a_server_side_cursor_that_is_not_materialised(db):
+    """On PostgreSQL the rows come from a named cursor inside a transaction (not WITH HOLD, so not materialised)."""
+    from django.db import connection
+
+    from chats.services.exports import stream_chunks
+
+    chunks = stream_chunks("SELECT n FROM generate_series(1, 12000) AS n", [], chunk_rows=5000)
+    first = next(chunks)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable FROM pg_cursors WHERE statement LIKE '%%generate_series%%'")
+        assert cursor.fetchall() == [(False,)]
+    assert [len(first), *(len(chunk) for chunk in chunks)] == [5000, 5000, 2000]

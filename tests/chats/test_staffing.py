@@ -249,3 +249,17 @@ def test_history_window_is_whole_weeks_before_the_day():
 
     start, end = history_window(shop=FakeShop(), day=date(2020, 1, 29), weeks=2)
     assert (start, end) == (datetime(2020, 1, 15, tzinfo=UTC), datetime(2020, 1, 29, tzinfo=UTC))
+
+
+@pytest.mark.django_db
+def test_volume_factor_scales_the_forecast_for_a_promotion_day(shop):
+    today = timezone.now().astimezone(shop.tzinfo).date()
+    day = today + timedelta(days=1)
+    for week in (1, 2):
+        ConversationFactory(shop=shop, started_at=_local(shop, day - timedelta(days=7 * week), 22, 10))
+    normal = staffing_plan(shop=shop, day=day, handle_seconds=3600, concurrency=1)
+    promotion = staffing_plan(shop=shop, day=day, handle_seconds=3600, concurrency=1, volume_factor=10)
+    assert (normal.hours[22]["forecast"], promotion.hours[22]["forecast"]) == (0.5, 5.0)
+    # 5 chats/hour of an hour each is 5 Erlangs: the first count past 80% within 180 s is 8 agents (C(8, 5) = 0.1673,
+    # SL = 1 - 0.1673 e^{-0.15} = 0.8560; 7 agents give C(7, 5) = 0.3241, SL = 1 - 0.3241 e^{-0.1} = 0.7067).
+    assert (promotion.hours[22]["agents_needed"], promotion.hours[22]["expected_service_level"]) == (8, 0.856)
