@@ -150,9 +150,9 @@ class DailyMetricAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "date"
     actions = ["recompute"]
 
-    @admin.display(description=_("agent, group or phase"))
+    @admin.display(description=_("agent, group, phase or served by"))
     def dimension(self, row):
-        return row.agent or row.group or row.get_phase_display() or "—"
+        return row.agent or row.group or row.get_phase_display() or row.get_served_by_display() or "—"
 
     @admin.display(description=_("3-min rate"), ordering="response_rate_3m")
     def rate_3m(self, row):

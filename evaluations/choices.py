@@ -25,6 +25,14 @@ class MetricScope(models.TextChoices):
     AGENT = "agent", _("Agent")
     GROUP = "group", _("Routing group")
     PHASE = "phase", _("Service phase")
+    SERVED_BY = "served_by", _("Served by (bot or human)")
+
+
+class ServedBy(models.TextChoices):
+    """Who served a chat: a human agent (it reached one) or only the service assistant (or nobody)."""
+
+    BOT = "bot", _("Service assistant only")
+    HUMAN = "human", _("A human agent")
 
 
 class ReceptionTier(models.TextChoices):

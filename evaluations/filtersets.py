@@ -7,7 +7,7 @@ from backoffice.api.tenancy import ScopedFilterSet
 from shops.choices import ServicePhase
 from shops.models import Shop
 
-from .choices import MetricScope
+from .choices import MetricScope, ServedBy
 from .models import DailyMetric, Evaluation, RatingInvite
 
 
@@ -42,7 +42,7 @@ class DailyMetricFilterForm(forms.Form):
 
 class DailyMetricFilter(ScopedFilterSet):
     """Rows of one scope: ``scope`` if given, else agent rows with ``agent``, group rows with ``group``, phase rows
-    with ``phase``, and the shop rows otherwise."""
+    with ``phase``, served-by rows with ``served_by``, and the shop rows otherwise."""
 
     shop = filters.ModelChoiceFilter(queryset=Shop.objects.all())
     date_from = filters.DateFilter(field_name="date", lookup_expr="gte")
@@ -50,24 +50,27 @@ class DailyMetricFilter(ScopedFilterSet):
     agent = filters.ModelChoiceFilter(queryset=Agent.objects.all())
     group = filters.ModelChoiceFilter(queryset=RoutingGroup.objects.all())
     phase = filters.ChoiceFilter(choices=ServicePhase.choices)
+    served_by = filters.ChoiceFilter(choices=ServedBy.choices)
     scope = filters.ChoiceFilter(choices=MetricScope.choices)
     final = filters.BooleanFilter()
 
     class Meta:
         model = DailyMetric
         form = DailyMetricFilterForm
-        fields = ["shop", "date_from", "date_to", "agent", "group", "phase", "scope", "final"]
+        fields = ["shop", "date_from", "date_to", "agent", "group", "phase", "served_by", "scope", "final"]
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
         if data.get("scope"):
             return queryset
-        for dimension, scope in (
+        dimensions = (
             ("agent", MetricScope.AGENT),
             ("group", MetricScope.GROUP),
             ("phase", MetricScope.PHASE),
-        ):
+            ("served_by", MetricScope.SERVED_BY),
+        )
+        for dimension, scope in dimensions:
             if data.get(dimension):
                 return queryset.filter(scope=scope)
         return queryset.filter(scope=MetricScope.SHOP)

@@ -12,7 +12,7 @@ from chats.models import Conversation
 from shops.choices import ServicePhase
 from shops.models import Shop
 
-from .choices import InviteChannel, InviteStatus, MetricScope, ReceptionTier
+from .choices import InviteChannel, InviteStatus, MetricScope, ReceptionTier, ServedBy
 
 
 class ConversationScopedQuerySet(ShopScopedQuerySet):
@@ -171,7 +171,7 @@ class DailyMetric(models.Model):
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="daily_metrics", verbose_name=_("shop"))
     date = models.DateField(_("date (shop's local day)"))
-    scope = models.CharField(_("scope"), max_length=8, choices=MetricScope.choices)
+    scope = models.CharField(_("scope"), max_length=10, choices=MetricScope.choices)
     agent = models.ForeignKey(
         Agent, on_delete=models.CASCADE, null=True, blank=True, related_name="daily_metrics", verbose_name=_("agent")
     )
@@ -184,6 +184,7 @@ class DailyMetric(models.Model):
         verbose_name=_("routing group"),
     )
     phase = models.CharField(_("service phase"), max_length=16, choices=ServicePhase.choices, blank=True)
+    served_by = models.CharField(_("served by"), max_length=8, choices=ServedBy.choices, blank=True)
 
     conversations = _count(_("conversations started"))
     # 3-minute response rate: first turns of the day's conversations that started between 09:00 and 21:00.
@@ -255,11 +256,17 @@ class DailyMetric(models.Model):
                 condition=Q(scope=MetricScope.PHASE),
                 name="daily_metric_one_phase_row",
             ),
+            models.UniqueConstraint(
+                fields=["shop", "date", "served_by"],
+                condition=Q(scope=MetricScope.SERVED_BY),
+                name="daily_metric_one_served_by_row",
+            ),
             models.CheckConstraint(
-                condition=Q(scope=MetricScope.SHOP, agent__isnull=True, group__isnull=True, phase="")
-                | Q(scope=MetricScope.AGENT, agent__isnull=False, group__isnull=True, phase="")
-                | Q(scope=MetricScope.GROUP, agent__isnull=True, group__isnull=False, phase="")
-                | (Q(scope=MetricScope.PHASE, agent__isnull=True, group__isnull=True) & ~Q(phase="")),
+                condition=Q(scope=MetricScope.SHOP, agent__isnull=True, group__isnull=True, phase="", served_by="")
+                | Q(scope=MetricScope.AGENT, agent__isnull=False, group__isnull=True, phase="", served_by="")
+                | Q(scope=MetricScope.GROUP, agent__isnull=True, group__isnull=False, phase="", served_by="")
+                | (Q(scope=MetricScope.PHASE, agent__isnull=True, group__isnull=True, served_by="") & ~Q(phase=""))
+                | (Q(scope=MetricScope.SERVED_BY, agent__isnull=True, group__isnull=True, phase="") & ~Q(served_by="")),
                 name="daily_metric_scope_dimensions",
             ),
             models.CheckConstraint(condition=Q(stars__gte=3, stars__lte=5), name="daily_metric_stars_3_5"),

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from backoffice.api.tenancy import ScopedModelSerializer, ScopedPrimaryKeyRelatedField
 from chats.models import Conversation
-from evaluations.choices import InviteChannel, ReceptionTier
+from evaluations.choices import InviteChannel, ReceptionTier, ServedBy
 from evaluations.metrics import PEER_METRICS
 from evaluations.models import DailyMetric, Evaluation, RatingInvite
 from shops.choices import ServicePhase
@@ -54,6 +54,7 @@ class DailyMetricSerializer(serializers.ModelSerializer):
     """One day of a shop, agent, group or phase: rates (``null`` when their denominator is 0) beside their counts."""
 
     phase = serializers.ChoiceField(choices=ServicePhase.choices, allow_null=True, read_only=True)
+    served_by = serializers.ChoiceField(choices=ServedBy.choices, allow_null=True, read_only=True)
 
     class Meta:
         model = DailyMetric
@@ -65,6 +66,7 @@ class DailyMetricSerializer(serializers.ModelSerializer):
             "agent",
             "group",
             "phase",
+            "served_by",
             "conversations",
             "response_rate_3m",
             "avg_response_seconds",
@@ -115,6 +117,7 @@ class DailyMetricSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         data["phase"] = instance.phase or None
+        data["served_by"] = instance.served_by or None
         return data
 
 

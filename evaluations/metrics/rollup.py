@@ -53,6 +53,8 @@ Definitions, to the letter of DESIGN.md, and the choices it leaves open:
   ``stars``: the first level of ``METRICS_STAR_THRESHOLDS`` whose 3-minute and satisfaction thresholds the pooled
   rates both reach, else 3; an undefined rate (no data) reaches nothing.
 - **final** = ``satisfaction_final and fcr_final``.
+- **Served by**: ``human`` for a conversation that reached a human agent (``assigned_at`` set), else ``bot`` (served
+  by the assistant alone, or by nobody); turns and ratings follow their conversation.
 - **Per agent, group and phase**: conversation-based figures go to the conversation's agent (who has or last had the
   chat), group and phase (fixed at its start by the 21-day rule, ``shops.selectors.buyer_service_phase``). Turns
   go to the agent who answered them (a turn answered by the bot belongs to no agent; an unanswered turn to the
@@ -70,6 +72,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
+    CharField,
     Count,
     DateTimeField,
     Exists,
@@ -91,7 +94,7 @@ from chats.turns import ConversationFilter, turn_rows_sql
 from shops.choices import AfterSalesEventKind, ServicePhase
 from shops.models import AfterSalesEvent, Shop
 
-from ..choices import SATISFIED_SCORES, MetricScope, reception_tier
+from ..choices import SATISFIED_SCORES, MetricScope, ServedBy, reception_tier
 from ..models import DailyMetric, Evaluation
 
 RESPONSE_WITHIN_SECONDS = 180
@@ -104,7 +107,8 @@ POOLED_DAYS = 7
 # closes after at most 24 idle hours, so one still producing turns two days after its start is not a real case.
 TURN_LOOKBACK = timedelta(days=2)
 
-Key = tuple  # (scope, shop_id, agent_id, group_id, phase)
+Key = tuple  # (scope, shop_id, agent_id, group_id, phase, served_by)
+DIMENSIONS = ("scope", "shop_id", "agent_id", "group_id", "phase", "served_by")
 
 
 @dataclass(frozen=True)
@@ -143,23 +147,34 @@ def _fetch(sql: str, params: list) -> list[dict]:
 
 
 def _by_scope(source: str, measures: str, *, agent: str = "agent_id") -> str:
-    """``measures`` of ``source`` per shop, agent, group and phase, as one ``UNION ALL`` (rows keyed like ``Key``)."""
+    """``measures`` of ``source`` per shop, agent, group, phase and served-by, as one ``UNION ALL`` (rows keyed like
+    ``Key``); ``source`` has the columns ``shop_id``, ``group_id``, ``phase``, ``served_by`` and ``agent``."""
     null_id = "CAST(NULL AS BIGINT)"
     scopes = [
-        (MetricScope.SHOP, null_id, null_id, "''", "shop_id", ""),
-        (MetricScope.AGENT, agent, null_id, "''", f"shop_id, {agent}", f"WHERE {agent} IS NOT NULL"),
-        (MetricScope.GROUP, null_id, "group_id", "''", "shop_id, group_id", "WHERE group_id IS NOT NULL"),
-        (MetricScope.PHASE, null_id, null_id, "phase", "shop_id, phase", ""),
+        (MetricScope.SHOP, null_id, null_id, "''", "''", "shop_id", ""),
+        (MetricScope.AGENT, agent, null_id, "''", "''", f"shop_id, {agent}", f"WHERE {agent} IS NOT NULL"),
+        (MetricScope.GROUP, null_id, "group_id", "''", "''", "shop_id, group_id", "WHERE group_id IS NOT NULL"),
+        (MetricScope.PHASE, null_id, null_id, "phase", "''", "shop_id, phase", ""),
+        (MetricScope.SERVED_BY, null_id, null_id, "''", "served_by", "shop_id, served_by", ""),
     ]
     return "\nUNION ALL\n".join(
-        f"SELECT '{scope.value}' AS scope, shop_id, {a} AS agent_id, {g} AS group_id, {p} AS phase, {measures} "  # noqa: S608
-        f"FROM {source} {where} GROUP BY {group_by}"
-        for scope, a, g, p, group_by, where in scopes
+        f"SELECT '{scope.value}' AS scope, shop_id, {a} AS agent_id, {g} AS group_id, {p} AS phase, "  # noqa: S608
+        f"{b} AS served_by, {measures} FROM {source} {where} GROUP BY {group_by}"
+        for scope, a, g, p, b, group_by, where in scopes
     )
 
 
 def _key(row: dict) -> Key:
-    return (row["scope"], row["shop_id"], row["agent_id"], row["group_id"], row["phase"] or "")
+    return (row["scope"], row["shop_id"], row["agent_id"], row["group_id"], row["phase"] or "", row["served_by"] or "")
+
+
+def _served_by():
+    """``human`` for a chat that reached a human agent (``assigned_at`` set), else ``bot``."""
+    return Case(
+        When(assigned_at__isnull=False, then=Value(ServedBy.HUMAN.value)),
+        default=Value(ServedBy.BOT.value),
+        output_field=CharField(),
+    )
 
 
 def _first_party_sender():
@@ -201,7 +216,7 @@ def _conversation_facts(shop_ids: list[int], day: LocalDay, now: datetime):
 
     return (
         Conversation.objects.filter(shop_id__in=shop_ids, started_at__gte=day.start, started_at__lt=day.end)
-        .annotate(first_party=_first_party_sender())
+        .annotate(first_party=_first_party_sender(), served_by=_served_by())
         .annotate(
             is_open=_flag(Q(ended_at__isnull=True)),
             fcr_service=when_human_after_sales(_flag(Q(first_party=Sender.BUYER))),
@@ -221,6 +236,7 @@ def _conversation_facts(shop_ids: list[int], day: LocalDay, now: datetime):
             "agent_id",
             "group_id",
             "phase",
+            "served_by",
             "is_open",
             "fcr_service",
             "fcr_followed",
@@ -289,7 +305,9 @@ def _conversations_and_turns(shop_ids: list[int], day: LocalDay, now: datetime) 
 WITH t AS ({turns_sql}),
 conv AS ({facts_sql}),
 cs AS {materialized}(
-    SELECT c.id, c.agent_id, c.group_id, c.phase FROM chats_conversation c
+    SELECT c.id, c.agent_id, c.group_id, c.phase,
+           CASE WHEN c.assigned_at IS NULL THEN '{ServedBy.BOT.value}' ELSE '{ServedBy.HUMAN.value}' END AS served_by
+    FROM chats_conversation c
     WHERE {in_shops} AND c.started_at >= %s AND c.started_at < %s
 ),
 ct AS (
@@ -300,7 +318,7 @@ ct AS (
     FROM conv LEFT JOIN t t1 ON t1.conversation_id = conv.id AND t1.turn_no = 1
 ),
 dt AS (
-    SELECT t.shop_id, c.group_id, c.phase, t.turn_no, t.response_seconds,
+    SELECT t.shop_id, c.group_id, c.phase, c.served_by, t.turn_no, t.response_seconds,
            CASE WHEN t.responded_at IS NULL THEN c.agent_id ELSE t.responder_agent_id END AS turn_agent_id
     FROM t JOIN cs c ON c.id = t.conversation_id
     WHERE t.started_at >= %s AND t.started_at < %s
@@ -332,6 +350,11 @@ def _ratings(shop_ids: list[int], day: LocalDay) -> list[dict]:
         "agent_id": F("conversation__agent_id"),
         "group_id": F("conversation__group_id"),
         "phase": F("conversation__phase"),
+        "served_by": Case(
+            When(conversation__assigned_at__isnull=False, then=Value(ServedBy.HUMAN.value)),
+            default=Value(ServedBy.BOT.value),
+            output_field=CharField(),
+        ),
         "satisfied": _flag(Q(score__in=SATISFIED_SCORES)),
     }
     ratings = Evaluation.objects.filter(conversation__shop_id__in=shop_ids).order_by()
@@ -414,11 +437,7 @@ def _previous_days(shop_ids: list[int] | None, day: date) -> dict[Key, dict]:
     rows = DailyMetric.objects.filter(date__gte=day - timedelta(days=POOLED_DAYS - 1), date__lt=day)
     if shop_ids is not None:
         rows = rows.filter(shop_id__in=shop_ids)
-    rows = (
-        rows.order_by()
-        .values("scope", "shop_id", "agent_id", "group_id", "phase")
-        .annotate(**{name: Sum(name) for name in POOLED_COUNTS})
-    )
+    rows = rows.order_by().values(*DIMENSIONS).annotate(**{name: Sum(name) for name in POOLED_COUNTS})
     return {_key(row): row for row in rows}
 
 
@@ -486,11 +505,11 @@ def _resolution(values: dict, seekers: int, events: dict) -> None:
 def _zone_rows(shop_ids: list[int], day: LocalDay, now: datetime, previous: dict[Key, dict]) -> list[dict]:
     merged: dict[Key, dict] = defaultdict(lambda: dict.fromkeys(ZERO_COUNTS, 0))
     for shop_id in shop_ids:  # every shop has its shop row, even on a day without chats
-        merged[(MetricScope.SHOP.value, shop_id, None, None, "")]
+        merged[(MetricScope.SHOP.value, shop_id, None, None, "", "")]
     for row in [*_conversations_and_turns(shop_ids, day, now), *_ratings(shop_ids, day)]:
         values = merged[_key(row)]
         for name, value in row.items():
-            if name not in ("scope", "shop_id", "agent_id", "group_id", "phase"):
+            if name not in DIMENSIONS:
                 values[name] += value or 0
     seekers = _resolution_seekers(shop_ids, day)
     events = _after_sales_events(shop_ids, day)
@@ -499,7 +518,7 @@ def _zone_rows(shop_ids: list[int], day: LocalDay, now: datetime, previous: dict
     no_events = {"platform_consultations": 0, "disputes": 0, "complaint_interventions": 0}
     rows = []
     for key, values in merged.items():
-        scope, shop_id, agent_id, group_id, phase = key
+        scope, shop_id, agent_id, group_id, phase, served_by = key
         before = previous.get(key, {})
         for name in POOLED_COUNTS:
             values[f"{name}_7d"] = values[name] + (before.get(name) or 0)
@@ -519,6 +538,7 @@ def _zone_rows(shop_ids: list[int], day: LocalDay, now: datetime, previous: dict
                 "agent_id": agent_id,
                 "group_id": group_id,
                 "phase": phase,
+                "served_by": served_by,
                 "computed_at": now,
                 **values,
             }

@@ -35,6 +35,7 @@ def rows(shop, agent):
         "agent": metric(shop, scope=MetricScope.AGENT, agent=agent, conversations=3),
         "group": metric(shop, scope=MetricScope.GROUP, group=group, conversations=5),
         "phase": metric(shop, scope=MetricScope.PHASE, phase="after_sales", conversations=2),
+        "human": metric(shop, scope=MetricScope.SERVED_BY, served_by="human", conversations=6),
         "group_obj": group,
     }
 
@@ -67,6 +68,8 @@ def test_daily_dimension_filters_pick_their_scope(owner_client, rows, agent):
     assert ids(owner_client.get(DAILY, {"group": rows["group_obj"].pk})) == [rows["group"].pk]
     assert ids(owner_client.get(DAILY, {"phase": "after_sales"})) == [rows["phase"].pk]
     assert ids(owner_client.get(DAILY, {"scope": "agent"})) == [rows["agent"].pk]
+    assert ids(owner_client.get(DAILY, {"served_by": "human"})) == [rows["human"].pk]
+    assert owner_client.get(DAILY, {"served_by": "human"}).json()["results"][0]["served_by"] == "human"
     phase_row = owner_client.get(DAILY, {"phase": "after_sales"}).json()["results"][0]
     assert phase_row["phase"] == "after_sales"
 
@@ -87,6 +90,7 @@ def test_daily_roles(rows, agent_client, integration_client, staff_client, super
         ({"date_from": "2024-05-07", "date_to": "2024-05-06"}, "date_to"),
         ({"phase": "during_sales"}, "phase"),
         ({"scope": "planet"}, "scope"),
+        ({"served_by": "robot"}, "served_by"),
         ({"agent": "x"}, "agent"),
     ],
 )

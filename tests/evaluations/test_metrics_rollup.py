@@ -68,7 +68,7 @@ def test_response_rate_hours_boundaries_auto_replies_official_and_emoji():
     chat(shop, local(21), [(0, "buyer"), (30, "agent")], agent=a)  # 21:00:00 is out
     chat(shop, local(15), [(0, "official"), (10, "buyer")], agent=a)  # never answered: missed
 
-    assert daily_metrics_rollup(day=D, now=LATER) == 1 + 2 + 1  # shop, two agents, one phase
+    assert daily_metrics_rollup(day=D, now=LATER) == 1 + 2 + 1 + 1  # shop, two agents, one phase, one served-by
     metrics = row(shop)
     assert metrics.conversations == 6
     assert (metrics.first_turns_in_hours, metrics.first_turns_answered_3m) == (4, 2)
@@ -268,12 +268,12 @@ def test_rerunning_a_day_writes_identical_rows():
     daily_metrics_rollup(day=D, now=LATER)
     first = _values(DailyMetric.objects.all())
     ids = set(DailyMetric.objects.values_list("pk", flat=True))
-    assert daily_metrics_rollup(day=D, now=LATER) == len(first) == 5  # shop, agent, group, two phases
+    assert daily_metrics_rollup(day=D, now=LATER) == len(first) == 7  # shop, agent, group, two phases, bot and human
     assert _values(DailyMetric.objects.all()) == first
     assert ids.isdisjoint(DailyMetric.objects.values_list("pk", flat=True))  # replaced, not appended
     other = ShopFactory()
     daily_metrics_rollup(day=D, shop_ids=[other.pk], now=LATER)  # one shop: the others' rows stay
-    assert DailyMetric.objects.filter(shop=shop).count() == 5
+    assert DailyMetric.objects.filter(shop=shop).count() == 7
     assert row(shop, MetricScope.GROUP, group=group).avg_response_seconds == 100.0
 
 
@@ -372,3 +372,22 @@ def test_a_daylight_saving_day_has_23_local_hours():
         chat(shop, moment)
     daily_metrics_rollup(day=spring_forward, now=LATER)
     assert DailyMetric.objects.get(shop=shop, date=spring_forward, scope=MetricScope.SHOP).conversations == 2
+
+
+def test_served_by_splits_bot_only_chats_from_chats_that_reached_a_human():
+    shop = ShopFactory()
+    agent = AgentFactory(shop=shop)
+    chat(shop, local(10), [(0, Sender.BOT), (5, Sender.BUYER), (7, Sender.BOT)])  # the assistant answers in 2 s
+    chat(
+        shop,
+        local(11),
+        [(0, Sender.BOT), (5, Sender.BUYER), (6, Sender.BOT), (30, Sender.BUYER), (150, Sender.AGENT)],
+        agent=agent,
+        assigned_at=local(11, 0, 20),
+    )
+    daily_metrics_rollup(day=D, now=LATER)
+    bot = row(shop, MetricScope.SERVED_BY, served_by="bot")
+    human = row(shop, MetricScope.SERVED_BY, served_by="human")
+    assert (bot.conversations, bot.responded_turns, bot.avg_response_seconds) == (1, 1, 2.0)
+    assert (human.conversations, human.responded_turns, human.avg_response_seconds) == (1, 2, 60.5)  # 1 s and 120 s
+    assert row(shop).avg_response_seconds == pytest.approx(123 / 3)

@@ -30,7 +30,7 @@ def test_nightly_rolls_up_each_shops_own_yesterday():
     now = datetime(2024, 5, 6, 17, 10, tzinfo=UTC)  # Shanghai 05-07 01:10, Los Angeles 05-06 10:10
     ConversationFactory(shop=shanghai, started_at=datetime(2024, 5, 6, 3, tzinfo=UTC))  # Shanghai 05-06 11:00
     ConversationFactory(shop=los_angeles, started_at=datetime(2024, 5, 5, 20, tzinfo=UTC))  # LA 05-05 13:00
-    assert daily_metrics_rollup_nightly(days_ago=1, now=now) == 4  # a shop row and a pre-sales row each
+    assert daily_metrics_rollup_nightly(days_ago=1, now=now) == 6  # shop, pre-sales and served-by rows each
     assert shop_rows() == [(shanghai.pk, date(2024, 5, 6), 1), (los_angeles.pk, date(2024, 5, 5), 1)]
     daily_metrics_rollup_nightly(days_ago=4, now=now)
     assert DailyMetric.objects.filter(shop=shanghai, date=date(2024, 5, 3)).exists()
@@ -41,16 +41,16 @@ def test_nightly_task_runs_twice_with_the_same_rows(shop):
     yesterday = timezone.now().astimezone(shop.tzinfo).date() - timedelta(days=1)
     noon = datetime.combine(yesterday, datetime.min.time(), tzinfo=shop.tzinfo) + timedelta(hours=12)
     ConversationFactory.create_batch(3, shop=shop, started_at=noon)
-    assert daily_metrics_rollup_nightly_task.delay(days_ago=1).get() == 2  # shop row and the pre-sales row
+    assert daily_metrics_rollup_nightly_task.delay(days_ago=1).get() == 3  # shop, pre-sales and bot rows
     first = shop_rows()
-    assert daily_metrics_rollup_nightly_task.delay(days_ago=1).get() == 2
+    assert daily_metrics_rollup_nightly_task.delay(days_ago=1).get() == 3
     assert shop_rows() == first == [(shop.pk, yesterday, 3)]
 
 
 def test_one_day_task_runs_twice_safely(shop):
     ConversationFactory(shop=shop, started_at=datetime(2024, 5, 6, 3, tzinfo=UTC))
-    assert daily_metrics_rollup_task.delay("2024-05-06", [shop.pk]).get() == 2
-    assert daily_metrics_rollup_task.delay("2024-05-06", [shop.pk]).get() == 2
+    assert daily_metrics_rollup_task.delay("2024-05-06", [shop.pk]).get() == 3
+    assert daily_metrics_rollup_task.delay("2024-05-06", [shop.pk]).get() == 3
     assert shop_rows() == [(shop.pk, date(2024, 5, 6), 1)]
 
 
@@ -71,7 +71,7 @@ def test_command_recomputes_one_day_for_one_shop(shop, other_shop):
     call_command("rollup_metrics", "--date", "2024-05-06", "--shop", str(shop.pk), stdout=out, stderr=io.StringIO())
     call_command("rollup_metrics", "--date", "2024-05-06", "--shop", str(shop.pk), stdout=out, stderr=io.StringIO())
     assert shop_rows() == [(shop.pk, date(2024, 5, 6), 1)]
-    assert "1 day(s), 2 metric rows written." in out.getvalue()
+    assert "1 day(s), 3 metric rows written." in out.getvalue()
 
 
 def test_command_backfills_a_range_with_a_progress_bar(shop, other_shop):
