@@ -1,13 +1,14 @@
 """Daily service-diagnosis rollups, computed in the database (DESIGN.md, "Service diagnosis metrics").
 
-Read-only: :func:`daily_metric_rows` returns unsaved ``DailyMetric`` rows for one local day of some (or all) shops;
-the service ``daily_metrics_rollup`` replaces the stored rows with them in one transaction.
+Read-only: :func:`daily_metric_values` returns the ``DailyMetric`` values of one local day of some (or all) shops
+(:func:`daily_metric_rows`, the same as unsaved rows); the service ``daily_metrics_rollup`` replaces the stored rows
+with them in one transaction.
 
 How it runs: shops are grouped by time zone, since a shop's day D is its own local day (``[00:00 D, 00:00 D+1)``
 in its zone, DST included). Per time zone, five set-based statements, whatever the number of shops:
 
-1. conversations and turns (one statement: ``chats.turns`` once, as a CTE, aggregated per shop, agent, group and
-   phase with ``UNION ALL``);
+1. conversations and turns (one statement: ``chats.turns`` once, as a CTE, aggregated per shop, agent, group,
+   phase and served-by with ``UNION ALL``);
 2. ratings; 3. after-sales seekers; 4. after-sales events; 5. reception volume (30 days);
 
 then one statement for the 7-day figures of every shop (badge, stars) from the stored rows of D-6..D-1. Python only
