@@ -6,11 +6,12 @@ page of a shop is its heatmap (weekday x hour), a chart of forecast and agents n
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -158,7 +159,12 @@ class ExportAdmin(ScopedModelAdmin):
 
 
 class StaffingPlanForm(forms.Form):
-    date = forms.DateField(label=_("day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label=_("day"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[MinValueValidator(date(2000, 1, 1)), MaxValueValidator(date(2099, 12, 31))],
+    )
     target = forms.FloatField(label=_("target share"), min_value=0.01, max_value=0.999, initial=0.8, required=False)
     within_seconds = forms.FloatField(label=_("within (seconds)"), min_value=1, initial=180, required=False)
     handle_seconds = forms.FloatField(label=_("handle time (seconds)"), min_value=1, required=False)

@@ -5,7 +5,7 @@ Agents and integration clients get 403 on these routes (404 for another shop's o
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.http import FileResponse
 from django.utils import timezone
@@ -33,6 +33,9 @@ from chats.services.exports import export_create
 from shops.models import Shop
 
 MAX_RANGE_DAYS = 366
+# Dates far outside any chat history would overflow time-zone arithmetic (year 1, year 9999): refused as bad input.
+MIN_DATE, MAX_DATE = date(2000, 1, 1), date(2099, 12, 31)
+DATE_RANGE_MESSAGE = gettext_lazy("Give a date from %(first)s to %(last)s.")
 TRANSCRIPT_MAX_MESSAGES = 1000
 SHOP_REQUIRED = gettext_lazy("Name the shop: you can reach more than one.")
 
@@ -80,7 +83,10 @@ class MonitoringConversationFilter(ScopedFilterSet):
         data = self.form.cleaned_data
         shop = data.get("shop")
         errors = {}
-        if data.get("date_from") and data.get("date_to"):
+        for name in ("date_from", "date_to"):
+            if data.get(name) and not MIN_DATE <= data[name] <= MAX_DATE:
+                errors[name] = DATE_RANGE_MESSAGE % {"first": MIN_DATE, "last": MAX_DATE}
+        if not errors and data.get("date_from") and data.get("date_to"):
             if data["date_to"] < data["date_from"]:
                 errors["date_to"] = _("Must not be before date_from.")
             elif (data["date_to"] - data["date_from"]).days >= MAX_RANGE_DAYS:
@@ -397,6 +403,11 @@ class PlanQuerySerializer(HeatmapQuerySerializer):
         default=1.0,
         help_text=gettext_lazy("Scales the forecast, e.g. 5 for a promotion day such as 11.11."),
     )
+
+    def validate_date(self, value):
+        if not MIN_DATE <= value <= MAX_DATE:
+            raise serializers.ValidationError(DATE_RANGE_MESSAGE % {"first": MIN_DATE, "last": MAX_DATE})
+        return value
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

@@ -171,6 +171,8 @@ def test_platform_staff_see_every_shop_and_name_one_for_dates(staff_client, floo
         ({"date_from": "2024-05-07", "date_to": "2024-05-06"}, "date_to"),
         ({"date_from": "2023-01-01", "date_to": "2024-05-06"}, "date_to"),
         ({"date_from": "yesterday"}, "date_from"),
+        ({"date_from": "0001-01-01"}, "date_from"),
+        ({"date_to": "9999-12-31"}, "date_to"),
         ({"min_response_seconds": "-1"}, "min_response_seconds"),
         ({"min_response_seconds": "fast"}, "min_response_seconds"),
         ({"agent": "999999"}, "agent"),

@@ -224,6 +224,8 @@ def test_staffing_is_for_managers_and_platform_staff(shop, agent_client, integra
         ({"weeks": "0"}, "weeks"),
         ({"weeks": "1000"}, "weeks"),
         ({"date": "2024-13-01"}, "date"),
+        ({"date": "0001-01-01"}, "date"),
+        ({"date": "9999-12-31"}, "date"),
         ({"shift_hours": "25"}, "shift_hours"),
         ({"shop": "999999"}, "shop"),
     ],
