@@ -122,7 +122,7 @@ class MonitoringConversationFilter(ScopedFilterSet):
         return monitoring_conversation_filter(queryset, self.monitoring_filters())
 
 
-class MonitoringConversationSerializer(serializers.ModelSerializer):
+class MonitoringConversationSerializer(ModelSerializer):
     buyer_nick = serializers.CharField(source="buyer.nick", read_only=True)
     agent_name = serializers.CharField(source="agent.display_name", read_only=True, allow_null=True, default=None)
     group_name = serializers.CharField(source="group.name", read_only=True, allow_null=True, default=None)
@@ -156,7 +156,7 @@ class MonitoringConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TranscriptMessageSerializer(serializers.ModelSerializer):
+class TranscriptMessageSerializer(ModelSerializer):
     class Meta:
         model = Message
         fields = ["id", "sender", "agent", "body", "sent_at", "is_auto_reply", "flags"]
@@ -228,7 +228,7 @@ class MonitoringConversationViewSet(
 # --- exports --------------------------------------------------------------------------------------------------------
 
 
-class ExportSerializer(serializers.ModelSerializer):
+class ExportSerializer(ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.username", read_only=True, allow_null=True, default=None)
     download_url = serializers.SerializerMethodField()
 
@@ -312,6 +312,15 @@ CONTENT_TYPES = {
 }
 
 
+class ExportFilter(ScopedFilterSet):
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Export
+        fields = ["shop", "kind", "format", "status"]
+
+
 class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewMixin, viewsets.GenericViewSet):
     """Exports of monitored conversations or their messages (CSV/XLSX), written in the background.
 
@@ -323,7 +332,8 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     queryset = Export.objects.select_related("requested_by")
     serializer_class = ExportSerializer
     pagination_class = CursorPagination
-    filter_backends = []
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = ExportFilter
     write_roles = MANAGERS
     action_roles = {"list": MANAGERS, "retrieve": MANAGERS, "download": MANAGERS}
 

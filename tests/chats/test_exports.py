@@ -411,3 +411,14 @@ def test_rows_stream_from_a_server_side_cursor_that_is_not_materialised(db):
         cursor.execute("SELECT is_holdable FROM pg_cursors WHERE statement LIKE '%%generate_series%%'")
         assert cursor.fetchall() == [(False,)]
     assert [len(first), *(len(chunk) for chunk in chunks)] == [5000, 5000, 2000]
+
+
+def test_export_list_filters_by_status_and_kind(owner_client, shop, other_shop):
+    done = Export.objects.create(shop=shop, kind="messages", format="csv", status="done")
+    Export.objects.create(shop=shop, kind="conversations", format="xlsx", status="failed")
+    ids = [row["id"] for row in owner_client.get(URL, {"status": "done", "kind": "messages"}).json()["results"]]
+    assert ids == [done.pk]
+    assert owner_client.get(URL, {"status": "lost"}).status_code == 400
+    response = owner_client.get(URL, {"shop": other_shop.pk})
+    assert response.status_code == 400
+    assert "shop" in response.json()
