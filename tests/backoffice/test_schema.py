@@ -34,6 +34,13 @@ def test_schema_has_the_contracts_paths(schema):
         "/api/v1/faq-entries/",
         "/api/v1/metrics/daily/",
         "/api/v1/metrics/peers/",
+        "/api/v1/monitoring/conversations/",
+        "/api/v1/monitoring/conversations/{id}/",
+        "/api/v1/exports/",
+        "/api/v1/exports/{id}/",
+        "/api/v1/exports/{id}/download/",
+        "/api/v1/staffing/heatmap/",
+        "/api/v1/staffing/plan/",
     ):
         assert path in paths, path
 
@@ -43,3 +50,6 @@ def test_schema_lists_the_outcome_words(schema):
     assert outcomes == ["assigned", "queued", "failed_offline", "failed_busy", "already_assigned"]
     statuses = schema["components"]["schemas"]["ConversationStatusEnum"]["enum"]
     assert statuses == ["bot", "queued", "human", "ended"]
+    assert schema["components"]["schemas"]["ExportStatusEnum"]["enum"] == ["pending", "running", "done", "failed"]
+    assert schema["components"]["schemas"]["ExportKindEnum"]["enum"] == ["conversations", "messages"]
+    assert schema["components"]["schemas"]["ExportFormatEnum"]["enum"] == ["csv", "xlsx"]
