@@ -19,3 +19,7 @@ urlpatterns = [
     ),
     path("health/worker/", HealthCheckView.as_view(checks=["health_check.contrib.celery.Ping"]), name="health-worker"),
 ]
+
+# Unknown API paths (an id that is not a number, say) and crashes answer JSON under /api/, HTML elsewhere.
+handler404 = "backoffice.errorpages.page_not_found"
+handler500 = "backoffice.errorpages.server_error"

@@ -23,7 +23,9 @@ class TokenView(ObtainAuthToken):
 
     def post(self, request, *args, **kwargs):
         username = request.data.get("username") if hasattr(request.data, "get") else None
-        if login_locked(request._request, username if isinstance(username, str) else None):
+        if not isinstance(username, str) or "\x00" in username:
+            username = None  # not a username at all: the serializer answers 400 before any lookup
+        if login_locked(request._request, username):
             return lockout_response(request._request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -7,6 +7,8 @@ from rest_framework import serializers
 
 from backoffice.tenancy import NOBODY, caller_for
 
+from .serializers import ModelSerializer
+
 
 def shop_id_of(obj) -> int | None:
     """The shop an object belongs to, by its model's ``tenancy_path``; ``None`` for platform-wide objects."""
@@ -47,7 +49,7 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return queryset.for_caller(caller) if hasattr(queryset, "for_caller") else queryset.none()
 
 
-class ScopedModelSerializer(serializers.ModelSerializer):
+class ScopedModelSerializer(ModelSerializer):
     """Scoped relations everywhere, and every related object must belong to the object's own shop."""
 
     serializer_related_field = ScopedPrimaryKeyRelatedField

@@ -195,6 +195,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Customer-service back office API",
     "DESCRIPTION": "Shops, agents, routing groups, chats, evaluations and service-diagnosis metrics.",
     "VERSION": "1.0.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backoffice.api.schema.add_error_responses",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

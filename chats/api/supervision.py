@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from agents.models import MAX_CAPACITY, Agent, RoutingGroup
 from backoffice.api.pagination import CursorPagination, StartedCursorPagination
 from backoffice.api.permissions import MANAGERS
+from backoffice.api.serializers import ModelSerializer
 from backoffice.api.tenancy import ScopedFilterSet, ScopedPrimaryKeyRelatedField, ScopedViewMixin
 from backoffice.errors import Conflict, Gone
 from backoffice.tenancy import caller_for

@@ -1,6 +1,7 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from backoffice.api.serializers import ModelSerializer
 from backoffice.api.tenancy import ScopedModelSerializer, ScopedPrimaryKeyRelatedField
 from chats.models import Conversation
 from evaluations.choices import InviteChannel, ReceptionTier, ServedBy
@@ -50,7 +51,7 @@ class EvaluationSerializer(ScopedModelSerializer):
         return attrs
 
 
-class DailyMetricSerializer(serializers.ModelSerializer):
+class DailyMetricSerializer(ModelSerializer):
     """One day of a shop, agent, group or phase: rates (``null`` when their denominator is 0) beside their counts."""
 
     phase = serializers.ChoiceField(choices=ServicePhase.choices, allow_null=True, read_only=True)

@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from backoffice.api.serializers import ModelSerializer
 from backoffice.api.tenancy import ScopedModelSerializer
 from shops.choices import SellerView
 from shops.models import AfterSalesEvent, Buyer, Footprint, Order, Shop
@@ -86,14 +87,14 @@ class PanelQuerySerializer(serializers.Serializer):
     )
 
 
-class PanelBuyerSerializer(serializers.ModelSerializer):
+class PanelBuyerSerializer(ModelSerializer):
     class Meta:
         model = Buyer
         fields = ["id", "nick", "credit_level", "registered_at", "verified", "positive_rate"]
         read_only_fields = fields
 
 
-class PanelFootprintSerializer(serializers.ModelSerializer):
+class PanelFootprintSerializer(ModelSerializer):
     class Meta:
         model = Footprint
         fields = ["id", "item_id", "item_title", "viewed_at"]
