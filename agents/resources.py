@@ -8,8 +8,11 @@ spreadsheet shows: the header is row 1, the first phrase row 2.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 
+import openpyxl
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
@@ -104,35 +107,67 @@ def quick_phrases_export(*, shop: Shop, owner: Agent | None, file_format: str) -
 UNREADABLE = gettext_lazy("The file is not a readable CSV or XLSX file.")
 
 
-def dataset_from_upload(*, content: bytes, filename: str = "") -> tablib.Dataset:
-    """Read an uploaded CSV (UTF-8, or GB18030 as Excel saves it in China) or XLSX file; bad files are a 400."""
+@dataclass
+class PhraseFile:
+    """An uploaded file's phrase rows, with the row number each has in the file as a spreadsheet shows it."""
+
+    dataset: tablib.Dataset
+    file_rows: list[int]
+
+
+def _csv_records(content: bytes) -> list[list]:
+    if b"\x00" in content:
+        raise ValueError("binary content")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("gb18030")
+    # csv keeps blank lines (as empty records) and quoted line breaks inside one record, as spreadsheets count rows.
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def _xlsx_records(content: bytes) -> list[tuple]:
+    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    try:
+        records = []
+        for record in book.active.iter_rows(values_only=True):
+            records.append(record)
+            if len(records) > IMPORT_MAX_ROWS * 2:
+                break  # far too many rows: the count check below refuses the file
+        return records
+    finally:
+        book.close()
+
+
+def dataset_from_upload(*, content: bytes, filename: str = "") -> PhraseFile:
+    """Read an uploaded CSV (UTF-8, or GB18030 as Excel saves it in China) or XLSX file; bad files are a 400.
+
+    The first row names the columns; blank rows are skipped but still counted, so row numbers match the file.
+    """
     if len(content) > IMPORT_MAX_BYTES:
         raise InvalidInput(_("The file is larger than 1 MB."), field="file")
     is_xlsx = content[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
     try:
-        if is_xlsx:
-            dataset = tablib.Dataset().load(content, format="xlsx")
-        else:
-            if b"\x00" in content:
-                raise ValueError("binary content")
-            try:
-                text = content.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = content.decode("gb18030")
-            dataset = tablib.Dataset().load(text, format="csv")
-    except Exception as error:  # tablib and openpyxl raise many types for broken files
+        records = _xlsx_records(content) if is_xlsx else _csv_records(content)
+    except Exception as error:  # csv, zipfile and openpyxl raise many types for broken files
         raise InvalidInput(UNREADABLE, field="file") from error
-    headers = [str(h or "").strip().lower() for h in (dataset.headers or [])]
+    headers = [str(h or "").strip().lower() for h in (records[0] if records else [])]
     missing = [name for name in ("shortcut", "content") if name not in headers]
     if missing:
         raise InvalidInput(
             _("The first row must name the columns; missing: %(columns)s.") % {"columns": ", ".join(missing)},
             field="file",
         )
+    dataset, file_rows = tablib.Dataset(headers=headers), []
+    for number, record in enumerate(records[1:], start=HEADER_ROWS + 1):
+        cells = ["" if value is None else str(value) for value in record][: len(headers)]
+        if not any(cell.strip() for cell in cells):
+            continue
+        dataset.append(cells + [""] * (len(headers) - len(cells)))
+        file_rows.append(number)
     if len(dataset) > IMPORT_MAX_ROWS:
         raise InvalidInput(_("The file has more than %(max)d phrases.") % {"max": IMPORT_MAX_ROWS}, field="file")
-    dataset.headers = headers
-    return dataset
+    return PhraseFile(dataset=dataset, file_rows=file_rows)
 
 
 @dataclass
@@ -150,21 +185,24 @@ def _row_message(error_dict: dict) -> str:
     return "; ".join(parts)
 
 
-def quick_phrases_import(*, shop: Shop, owner: Agent | None, manager: bool, dataset: tablib.Dataset) -> ImportReport:
+def quick_phrases_import(*, shop: Shop, owner: Agent | None, manager: bool, upload: PhraseFile) -> ImportReport:
     """Import phrases: a dry run finds the bad rows, then the good ones are written in one transaction.
 
     Bad rows are reported as ``{"row", "message"}`` (spreadsheet numbering) and no good row is lost.
     """
+    dataset = upload.dataset
     resource = QuickPhraseResource(shop=shop, owner=owner, manager=manager)
     trial = resource.import_data(dataset, dry_run=True, use_transactions=True)
     report = ImportReport()
     bad: set[int] = set()
     for invalid in trial.invalid_rows:
         bad.add(invalid.number)
-        report.errors.append({"row": invalid.number + HEADER_ROWS, "message": _row_message(invalid.error_dict)})
+        report.errors.append({"row": upload.file_rows[invalid.number - 1], "message": _row_message(invalid.error_dict)})
     for error_row in trial.error_rows:
         bad.add(error_row.number)
-        report.errors.append({"row": error_row.number + HEADER_ROWS, "message": _("This row could not be imported.")})
+        report.errors.append(
+            {"row": upload.file_rows[error_row.number - 1], "message": _("This row could not be imported.")}
+        )
     for base_error in trial.base_errors:
         raise InvalidInput(UNREADABLE, field="file") from base_error.error
     report.errors.sort(key=lambda e: e["row"])

@@ -222,10 +222,10 @@ class QuickPhraseViewSet(ScopedModelViewSet):
         upload = serializer.validated_data["file"]
         if upload.size > IMPORT_MAX_BYTES:
             raise ValidationError({"file": [_("The file is larger than 1 MB.")]})
-        dataset = dataset_from_upload(content=upload.read(), filename=upload.name or "")
+        phrase_file = dataset_from_upload(content=upload.read(), filename=upload.name or "")
         owner = Agent.objects.get(pk=self.caller.agent_id) if self.caller.agent_id else None
         report = quick_phrases_import(
-            shop=shop, owner=owner, manager=self.caller.is_platform or self.caller.is_shop_manager, dataset=dataset
+            shop=shop, owner=owner, manager=self.caller.is_platform or self.caller.is_shop_manager, upload=phrase_file
         )
         return Response(QuickPhraseImportResultSerializer(report).data)
 

@@ -239,6 +239,22 @@ def test_xlsx_bad_row_reported_with_spreadsheet_row_number(owner_client, shop):
     assert [error["row"] for error in body["errors"]] == [3]
 
 
+def test_row_numbers_count_blank_rows_and_multiline_cells_as_the_file_shows_them(owner_client, shop):
+    text = (
+        "scope,shortcut,content\n"  # row 1
+        'team,/a,"two\nlines"\n'  # row 2 (one record over two lines)
+        "\n"  # row 3: blank, skipped
+        "team,,no shortcut\n"  # row 4: bad
+    )
+    body = _import(owner_client, _csv(text)).json()
+    assert body["created"] == 1
+    assert [error["row"] for error in body["errors"]] == [4]
+    assert QuickPhrase.objects.get(shortcut="/a").content == "two\nlines"
+    rows = [["scope", "shortcut", "content"], ["team", "/x", "x"], [None, None, None], ["team", "/y", None]]
+    body = _import(owner_client, _xlsx(rows)).json()
+    assert [error["row"] for error in body["errors"]] == [4]
+
+
 def test_gb18030_csv_from_excel_is_read(owner_client, shop):
     upload = SimpleUploadedFile("gbk.csv", "scope,shortcut,content\nteam,/hi,亲，您好\n".encode("gb18030"))
     assert _import(owner_client, upload).json()["created"] == 1
