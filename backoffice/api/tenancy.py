@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from backoffice.tenancy import NOBODY, caller_for
 
-from .serializers import ModelSerializer
+from .serializers import ModelSerializer, validate_moment
 
 
 def shop_id_of(obj) -> int | None:
@@ -76,12 +76,14 @@ class ScopedModelSerializer(ModelSerializer):
 
 
 class ScopedFilterSet(filters.FilterSet):
-    """Model choice filters offer and accept only objects the caller may see."""
+    """Model choice filters offer and accept only objects the caller may see; time filters take sane times only."""
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
         caller = caller_for(request.user) if request is not None else NOBODY
         for flt in self.filters.values():
+            if isinstance(flt, filters.DateTimeFilter):
+                flt.extra["validators"] = [*flt.extra.get("validators", ()), validate_moment]
             if isinstance(flt, filters.ModelChoiceFilter | filters.ModelMultipleChoiceFilter):
                 base = flt.queryset.model._default_manager.all()
                 flt.queryset = base.for_caller(caller) if hasattr(base, "for_caller") else base.none()

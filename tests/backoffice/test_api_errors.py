@@ -50,3 +50,10 @@ def test_blank_choice_of_an_open_conversation_is_documented_and_answered(staff_c
     schema = staff_client.get("/api/schema/?format=json").json()
     closed_by = schema["components"]["schemas"]["Conversation"]["properties"]["closed_by"]
     assert {"$ref": "#/components/schemas/BlankEnum"} in closed_by["oneOf"]
+
+
+@pytest.mark.parametrize("value", ["1135-08-30T17:56:43+23:55", "2020-01-01T00:00:00+15:30", "1999-01-01T00:00:00Z"])
+def test_time_filters_with_impossible_times_are_400(staff_client, value):
+    response = staff_client.get("/api/v1/evaluation-invites/", {"sent_after": value})
+    assert response.status_code == 400
+    assert "sent_after" in response.json()
