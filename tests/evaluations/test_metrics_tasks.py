@@ -1,5 +1,6 @@
 """Nightly rollups per shop-local day, the tasks run twice, the beat schedules and the rollup_metrics command."""
 
+import importlib
 import io
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -55,6 +56,13 @@ def test_one_day_task_runs_twice_safely(shop):
 
 
 def test_beat_schedules_run_nightly_for_d1_d2_d4_with_expiries():
+    from django.apps import apps
+
+    migration = importlib.import_module("evaluations.migrations.0004_metrics_schedules")
+    # Applied by migrate; applied again here (another test module may have flushed the database): update_or_create,
+    # so running it twice leaves three schedules.
+    migration.create_schedules(apps, None)
+    migration.create_schedules(apps, None)
     schedules = PeriodicTask.objects.filter(task="evaluations.tasks.daily_metrics_rollup_nightly_task").select_related(
         "crontab"
     )
@@ -62,6 +70,7 @@ def test_beat_schedules_run_nightly_for_d1_d2_d4_with_expiries():
     for schedule in schedules:
         assert schedule.enabled and schedule.crontab is not None
         assert str(schedule.crontab.timezone) == "Asia/Shanghai"
+        assert (schedule.crontab.hour, schedule.crontab.minute) in {("1", "10"), ("1", "30"), ("1", "50")}
         assert 0 < schedule.expire_seconds < 24 * 3600
 
 
