@@ -1,5 +1,6 @@
 """Follow-up tasks, their exactly-once reminders, missed follow-up reminders and the notifications inbox."""
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -167,9 +168,17 @@ def test_reminder_task_is_idempotent(agent):
 
 
 def test_beat_schedules_exist_with_expiries_shorter_than_intervals():
+    from django.apps import apps
+
+    migration = importlib.import_module("chats.migrations.0004_workbench")
+    # Applied by migrate; applied again here (another test module may have flushed the database): update_or_create,
+    # so running it twice leaves one schedule each.
+    migration.create_schedules(apps, None)
+    migration.create_schedules(apps, None)
     for name in ("chats: deliver task reminders", "chats: missed follow-up reminders"):
         periodic = PeriodicTask.objects.get(name=name)
         assert periodic.enabled
+        assert periodic.task in {"chats.tasks.task_reminders_deliver_task", "chats.tasks.missed_followups_notify_task"}
         assert 0 < periodic.expire_seconds < periodic.interval.every
 
 
