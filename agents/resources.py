@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from import_export import fields, resources
 
 from backoffice.errors import Conflict, InvalidInput
+from backoffice.spreadsheets import neutralise_cell, restore_cell
 from shops.models import Shop
 
 from .choices import PhraseScope
@@ -54,10 +55,14 @@ class QuickPhraseResource(resources.ModelResource):
         self.owner = owner
         self.manager = manager
 
+    def export_field(self, field, instance, **kwargs):
+        # Phrases are typed by agents: one starting with "=" must reach a spreadsheet as text, not as a formula.
+        return neutralise_cell(super().export_field(field, instance, **kwargs))
+
     def before_import_row(self, row, **kwargs):
         for name in COLUMNS:
             value = row.get(name)
-            row[name] = "" if value is None else str(value).strip()
+            row[name] = "" if value is None else restore_cell(str(value).strip())
         row["scope"] = row["scope"].lower() or PhraseScope.PERSONAL
 
     def _owner_for(self, scope: str) -> Agent | None:

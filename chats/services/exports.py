@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from agents.models import Agent, RoutingGroup
 from backoffice.errors import Conflict
+from backoffice.spreadsheets import neutralise_cell
 from shops.models import Buyer, Shop
 
 from ..choices import ExportFormat, ExportKind, ExportStatus
@@ -36,22 +37,9 @@ from ..turns import ConversationFilter, conversation_summary_sql
 
 logger = logging.getLogger(__name__)
 
-# OWASP "CSV injection": a cell starting with one of these may be run as a formula by a spreadsheet.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
 DELETE_BATCH = 500
 ABANDONED_PART_AGE = timedelta(days=1)
-
-
-_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
-
-
-def neutralise_cell(value):
-    """Prefix a single quote to a text cell that starts like a formula, so spreadsheets show it as text."""
-    # On the hot path of every export (three cells a row): one slice and one set lookup.
-    if value.__class__ is str and value[:1] in _FORMULA_FIRST:
-        return "'" + value
-    return value
 
 
 @transaction.atomic

@@ -1,5 +1,6 @@
 """Quick phrases: who sees and manages which, the usage counter, and CSV/XLSX import and export."""
 
+import csv
 import io
 
 import openpyxl
@@ -167,6 +168,18 @@ def test_export_xlsx_opens_in_a_spreadsheet(owner_client, phrases):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:2] == ("scope", "shortcut")
     assert [(r[0], r[1]) for r in rows[1:]] == [("team", "/hi")]
+
+
+def test_export_neutralises_formulas_and_a_reimport_restores_them(owner_client, shop):
+    phrase = QuickPhraseFactory(shop=shop, shortcut="/sum", title="+1 快递", content='=HYPERLINK("http://x.example")')
+    response = owner_client.get(f"{URL}export/", {"format": "csv"})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[1][2:4] == ["'+1 快递", '\'=HYPERLINK("http://x.example")']
+
+    upload = SimpleUploadedFile("phrases.csv", response.content)
+    assert _import(owner_client, upload).json() == {"created": 0, "updated": 1, "errors": []}
+    phrase.refresh_from_db()
+    assert (phrase.title, phrase.content) == ("+1 快递", '=HYPERLINK("http://x.example")')
 
 
 def test_export_with_unknown_format_is_400(agent_client, phrases):

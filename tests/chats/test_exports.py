@@ -11,16 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from backoffice.spreadsheets import FORMULA_PREFIXES, neutralise_cell
 from chats.choices import ConversationStatus, ExportFormat, ExportKind, ExportStatus
 from chats.models import Conversation, Export, Message
-from chats.services.exports import (
-    FORMULA_PREFIXES,
-    export_run,
-    exports_delete_expired,
-    neutralise_cell,
-    row_formatter,
-    write_csv,
-)
+from chats.services.exports import export_run, exports_delete_expired, row_formatter, write_csv
 from chats.tasks import export_run_task, exports_delete_expired_task
 from tests.agents.factories import AgentFactory
 from tests.chats.factories import ConversationFactory, MessageFactory
