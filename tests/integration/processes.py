@@ -58,14 +58,22 @@ def child_env(broker: str, **extra: str) -> dict[str, str]:
     }
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, process: subprocess.Popen, log: Path, what: str) -> None:
+def wait_for(
+    predicate: Callable[[], bool],
+    timeout: float,
+    process: subprocess.Popen,
+    log: Path,
+    what: str,
+    *,
+    every: float = 0.25,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         if process.poll() is not None:
             pytest.fail(f"the process exited ({process.returncode}) before {what}:\n{log.read_text()}")
-        time.sleep(0.25)
+        time.sleep(every)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}:\n{log.read_text()}")
 
 
