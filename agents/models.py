@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from backoffice.tenancy import Caller, CallerRole, ShopScopedQuerySet
 from shops.models import Shop
@@ -126,7 +127,7 @@ class QuickPhrase(models.Model):
     )
     shortcut = models.CharField(_("shortcut"), max_length=32)
     title = models.CharField(_("title"), max_length=100, blank=True)
-    content = models.TextField(_("content"), max_length=2000)
+    content = models.TextField(pgettext_lazy("text of a phrase or reply", "content"), max_length=2000)
     category = models.CharField(_("category"), max_length=64, blank=True)
     usage_count = models.PositiveIntegerField(_("times used"), default=0, editable=False)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
@@ -199,7 +200,7 @@ class AutoReplyRule(models.Model):
         validators=[MaxValueValidator(MAX_CAPACITY)],
         help_text=_("For “over capacity”: sent when the agent has more than this many active chats."),
     )
-    content = models.TextField(_("content"), max_length=1000)
+    content = models.TextField(pgettext_lazy("text of a phrase or reply", "content"), max_length=1000)
     enabled = models.BooleanField(_("enabled"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -234,4 +235,5 @@ class AutoReplyRule(models.Model):
         indexes = [models.Index(fields=["shop", "enabled", "trigger"], name="auto_reply_shop_enabled")]
 
     def __str__(self) -> str:
-        return f"{self.get_trigger_display()} · {self.agent or _('team')}"
+        owner = self.agent or _("team")
+        return f"{self.get_trigger_display()} · {owner}"

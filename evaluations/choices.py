@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class InviteChannel(models.TextChoices):
@@ -9,7 +10,7 @@ class InviteChannel(models.TextChoices):
 
 
 class InviteStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("rating invite status", "Pending")
     ANSWERED = "answered", _("Answered")
     EXPIRED = "expired", _("Expired")
 
