@@ -106,32 +106,30 @@ def task_update(*, task: FollowUpTask, creator_agent_id: int | None = None, **fi
     return task
 
 
-@transaction.atomic
-def task_complete(*, task: FollowUpTask, now: datetime | None = None) -> FollowUpTask:
-    """Mark a task done; completing a done task changes nothing, a cancelled one cannot be completed."""
+def _task_close(task: FollowUpTask, status: str, *, refused_from: str, refusal: str, now: datetime | None):
     task = _locked(task)
-    if task.status == TaskStatus.DONE:
+    if task.status == status:
         return task
-    if task.status == TaskStatus.CANCELLED:
-        raise Conflict(_("This task was cancelled."))
-    task.status = TaskStatus.DONE
+    if task.status == refused_from:
+        raise Conflict(refusal)
+    task.status = status
     task.closed_at = now or timezone.now()
     task.save(update_fields=["status", "closed_at", "updated_at"])
     return task
+
+
+@transaction.atomic
+def task_complete(*, task: FollowUpTask, now: datetime | None = None) -> FollowUpTask:
+    """Mark a task done; completing a done task changes nothing, a cancelled one cannot be completed."""
+    refusal = _("This task was cancelled.")
+    return _task_close(task, TaskStatus.DONE, refused_from=TaskStatus.CANCELLED, refusal=refusal, now=now)
 
 
 @transaction.atomic
 def task_cancel(*, task: FollowUpTask, now: datetime | None = None) -> FollowUpTask:
     """Cancel an open task (no reminder is sent afterwards); cancelling twice changes nothing."""
-    task = _locked(task)
-    if task.status == TaskStatus.CANCELLED:
-        return task
-    if task.status == TaskStatus.DONE:
-        raise Conflict(_("This task is already done."))
-    task.status = TaskStatus.CANCELLED
-    task.closed_at = now or timezone.now()
-    task.save(update_fields=["status", "closed_at", "updated_at"])
-    return task
+    refusal = _("This task is already done.")
+    return _task_close(task, TaskStatus.CANCELLED, refused_from=TaskStatus.DONE, refusal=refusal, now=now)
 
 
 def task_reminders_deliver(*, now: datetime | None = None, batch: int = REMINDER_BATCH) -> int:

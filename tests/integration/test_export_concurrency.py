@@ -1,41 +1,18 @@
 """Concurrent runs of one export on PostgreSQL: the row lock lets exactly one worker write the file."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
-from django.db import close_old_connections, connection
 
 from chats.models import Export
 from chats.services.exports import export_run
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.shops.factories import ShopFactory
 
+from .concurrency import run_together
+
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _together(count, work):
-    results, barrier, lock = [], threading.Barrier(count), threading.Lock()
-
-    def run():
-        try:
-            barrier.wait()
-            outcome = work()
-        except Exception as error:  # noqa: BLE001 -- the outcome is what the test compares
-            outcome = type(error).__name__
-        finally:
-            close_old_connections()
-            connection.close()
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_four_workers_running_one_export_write_it_once():
@@ -50,7 +27,7 @@ def test_four_workers_running_one_export_write_it_once():
         result = export_run(export_id=export.pk)
         return None if result is None else result.rows
 
-    results = _together(4, work)
+    results = run_together(4, work)
     assert sorted(results, key=lambda r: r is None) == [30, None, None, None]
     export.refresh_from_db()
     assert (export.status, export.rows) == ("done", 30)

@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -12,30 +12,9 @@ from chats.models import FollowUpTask, Notification
 from tests.agents.factories import AgentFactory
 from tests.chats.factories import FollowUpTaskFactory
 
+from .concurrency import run_together
+
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _together(count, work):
-    results, barrier, lock = [], threading.Barrier(count), threading.Lock()
-
-    def run():
-        try:
-            barrier.wait()
-            outcome = work()
-        except Exception as error:  # noqa: BLE001 -- the outcome is what the test compares
-            outcome = type(error).__name__
-        finally:
-            close_old_connections()
-            connection.close()
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def _due_tasks(count):
@@ -46,7 +25,7 @@ def _due_tasks(count):
 
 def test_two_claimers_deliver_each_reminder_exactly_once():
     _due_tasks(60)
-    results = _together(2, lambda: services.task_reminders_deliver(batch=7))
+    results = run_together(2, lambda: services.task_reminders_deliver(batch=7))
     assert sorted(results) == sorted(r for r in results if isinstance(r, int))  # no claimer failed
     assert sum(results) == 60
     per_task = Notification.objects.values("task").annotate(n=Count("pk"))
@@ -57,7 +36,7 @@ def test_two_claimers_deliver_each_reminder_exactly_once():
 
 def test_many_claimers_deliver_each_reminder_exactly_once():
     _due_tasks(40)
-    results = _together(6, lambda: services.task_reminders_deliver(batch=3))
+    results = run_together(6, lambda: services.task_reminders_deliver(batch=3))
     assert sum(results) == 40
     assert Notification.objects.count() == 40
 
