@@ -42,8 +42,12 @@ def demo_reset() -> dict[str, int]:
         for rel in Shop._meta.related_objects
         if rel.one_to_many and rel.on_delete is models.CASCADE and rel.related_model is not Agent
     ]
+    # An answered invite is protected by its rating: the ratings go first, then the chats take their invites along.
+    from evaluations.models import Evaluation
+
+    ratings = Evaluation.objects.filter(conversation__shop_id__in=shop_ids)
     deleted: dict[str, int] = defaultdict(int)
-    for queryset in (*shop_owned, User.objects.filter(pk__in=user_ids), Shop.objects.filter(pk__in=shop_ids)):
+    for queryset in (ratings, *shop_owned, User.objects.filter(pk__in=user_ids), Shop.objects.filter(pk__in=shop_ids)):
         for label, count in queryset.delete()[1].items():
             deleted[label] += count
     orphans = Buyer.objects.filter(pk__in=buyer_ids).exclude(

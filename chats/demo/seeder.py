@@ -39,6 +39,7 @@ from .content import (
     SHOPS,
     ShopSpec,
 )
+from .ratings import seed_ratings
 from .reset import demo_usernames
 from .workbench import seed_workbench
 
@@ -80,7 +81,7 @@ class DemoSeeder:
         self.latest_order: dict[tuple[int, int], Order] = {}
         self.ordered: set[tuple[int, int]] = set()
 
-    STAGES = 12
+    STAGES = 14
 
     def _done(self, stage: str, **counts: int) -> None:
         self.stage += 1
@@ -100,10 +101,23 @@ class DemoSeeder:
         self._create_after_sales_events()
         conversations, scripts = self._create_conversations()
         self._create_messages(conversations, scripts)
+        self._done("ratings", **seed_ratings(rng=self.rng, now=self.now, conversations=conversations))
         self._done("workbench", **seed_workbench(rng=self.rng, now=self.now, shops=self.shops, staff=self.staff))
         updated = agent_recount_active_chats(shop_ids=[shop.pk for shop in self.shops.values()])
         self._done("agent counters", agents=updated)
+        self._done("daily metrics", metric_rows=self._rollup_metrics())
         return self.counts
+
+    def _rollup_metrics(self) -> int:
+        """The service-diagnosis rows of the demo's 30 days, so the metrics API and dashboard have data at once."""
+        from evaluations.services import daily_metrics_rollup
+
+        rows = 0
+        for shop in self.shops.values():
+            today = self.now.astimezone(shop.tzinfo).date()
+            for days_ago in range(DAYS, 0, -1):
+                rows += daily_metrics_rollup(day=today - timedelta(days=days_ago), shop_ids=[shop.pk], now=self.now)
+        return rows
 
     # Shops, staff, groups -------------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ def snapshot() -> list[tuple]:
 def test_seed_demo_builds_consistent_shops_staff_and_chats(db):
     output = seed()
 
-    assert "[12/12] agent counters" in output
+    assert "[14/14] daily metrics" in output
     assert "mianyu_owner" in output
     assert set(Shop.objects.values_list("name", flat=True)) == set(DEMO_SHOP_NAMES)
     assert Agent.objects.count() == 20
@@ -78,3 +78,31 @@ def test_seed_demo_fills_the_workbench(db):
         assert FollowUpTask.objects.filter(shop=shop).count() == 8
     # Three overdue open tasks per shop are reminded by the first beat run, and only those.
     assert task_reminders_deliver(now=datetime.fromisoformat("2026-11-11T20:00:00+08:00")) == 9
+
+
+def test_seed_demo_rates_chats_and_rolls_up_thirty_days_of_metrics(db):
+    from datetime import timedelta
+
+    from chats.demo.ratings import INVITE_CARD
+    from evaluations.choices import InviteStatus
+    from evaluations.models import DailyMetric, Evaluation, InviteDecision, RatingInvite
+
+    output = seed()
+    assert "ratings" in output
+    ended_human = Conversation.objects.filter(status=ConversationStatus.ENDED, agent__isnull=False)
+    assert InviteDecision.objects.count() == ended_human.count()
+    invites = RatingInvite.objects.select_related("conversation")
+    assert invites.filter(status=InviteStatus.ANSWERED).count() == Evaluation.objects.count() > 0
+    for invite in invites:
+        assert invite.sent_at == invite.conversation.ended_at
+        assert invite.agent_id == invite.conversation.agent_id
+        if invite.answered_at is not None:
+            assert invite.answered_at - invite.sent_at < timedelta(hours=24)
+    assert Message.objects.filter(sender="system", body=INVITE_CARD).count() == invites.count()
+    for shop in Shop.objects.all():
+        days = DailyMetric.objects.filter(shop=shop, scope="shop")
+        assert 20 <= days.count() <= 30
+        assert (
+            days.exclude(satisfaction_rate=None).exists()
+            or not Evaluation.objects.filter(conversation__shop=shop).exists()
+        )
