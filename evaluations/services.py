@@ -106,7 +106,7 @@ def evaluation_submit(
     """The buyer answers an invite, or rates an ended chat of their own accord (the ``self`` channel).
 
     An invite is answered at most once (409) and only within 24 hours of being sent (410), whatever the expiry
-    sweep has or has not done yet.
+    sweep has or has not done yet; a self rating likewise within 24 hours of the chat's end.
     """
     now = now or timezone.now()
     if invite is not None:
@@ -122,6 +122,10 @@ def evaluation_submit(
             raise Conflict(_("A chat can be rated once it has ended."), code="not_ended")
         if Evaluation.objects.filter(conversation=conversation, channel=InviteChannel.SELF).exists():
             raise Conflict(_("The buyer has already rated this chat."), code="already_answered")
+        # Self ratings count for the day the chat ended, which is final at the start of D+2 (DESIGN.md): like an
+        # invite, a chat can be rated for 24 hours after it ends, so no late rating changes a final day.
+        if now >= conversation.ended_at + timedelta(hours=INVITE_VALIDITY_HOURS):
+            raise Gone(_("A chat can be rated for 24 hours after it ends."), code="expired")
         channel = InviteChannel.SELF
     evaluation = Evaluation(
         invite=invite,

@@ -160,6 +160,16 @@ def test_self_rating_of_an_ended_chat_once(shop):
         services.evaluation_submit(conversation=chat, score=5)
 
 
+def test_self_rating_is_accepted_for_24_hours_after_the_chat_ends(shop):
+    ended = EndedConversationFactory(shop=shop)
+    with pytest.raises(Gone):
+        services.evaluation_submit(conversation=ended, score=5, now=ended.ended_at + timedelta(hours=24))
+    evaluation = services.evaluation_submit(
+        conversation=ended, score=5, now=ended.ended_at + timedelta(hours=23, minutes=59)
+    )
+    assert evaluation.channel == "self"
+
+
 # --- API -------------------------------------------------------------------------------------------------------
 
 
