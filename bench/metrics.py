@@ -202,7 +202,7 @@ def build(shop_count: int, conversations: int, per_chat: int, seed: int = 7) -> 
 
 BASELINE = """
 WITH s AS (
-    SELECT m.conversation_id, c.shop_id, c.started_at AS conversation_started, m.id, m.sender, m.sent_at,
+    SELECT m.conversation_id, c.shop_id, m.id, m.sender, m.sent_at,
            LAG(m.sender) OVER (PARTITION BY m.conversation_id ORDER BY m.sent_at, m.id) AS prev
     FROM chats_message m JOIN chats_conversation c ON c.id = m.conversation_id
     WHERE c.shop_id = ANY(%(shops)s) AND c.started_at >= %(lookback)s AND c.started_at < %(hi)s
@@ -214,15 +214,13 @@ WITH s AS (
     WHERE (s.sender = 'buyer' AND s.prev IS DISTINCT FROM 'buyer') OR (s.sender <> 'buyer' AND s.prev = 'buyer')
     WINDOW w AS (PARTITION BY s.conversation_id ORDER BY s.sent_at, s.id)
 ), t AS (
-    SELECT shop_id, conversation_started, n, sent_at, EXTRACT(EPOCH FROM answered_at - sent_at) AS seconds
+    SELECT shop_id, n, sent_at, EXTRACT(EPOCH FROM answered_at - sent_at) AS seconds
     FROM e WHERE sender = 'buyer'
 )
 SELECT shop_id,
        AVG(seconds) FILTER (WHERE sent_at >= %(lo)s AND sent_at < %(hi)s) AS avg_response_seconds,
-       COUNT(*) FILTER (WHERE n = 1 AND conversation_started >= %(lo)s AND sent_at >= %(h9)s AND sent_at < %(h21)s
-                        AND seconds <= 180)::float
-       / NULLIF(COUNT(*) FILTER (WHERE n = 1 AND conversation_started >= %(lo)s AND sent_at >= %(h9)s
-                                 AND sent_at < %(h21)s), 0) AS response_rate_3m
+       COUNT(*) FILTER (WHERE n = 1 AND sent_at >= %(h9)s AND sent_at < %(h21)s AND seconds <= 180)::float
+       / NULLIF(COUNT(*) FILTER (WHERE n = 1 AND sent_at >= %(h9)s AND sent_at < %(h21)s), 0) AS response_rate_3m
 FROM t GROUP BY shop_id
 """
 

@@ -21,9 +21,11 @@ Definitions, to the letter of DESIGN.md, and the choices it leaves open:
   response the next agent or bot message that is not an auto-reply; system and official messages never count; an
   emoji counts). Turn-based figures attribute each turn to the day its *first message* was sent (turn start), so a
   chat that crosses midnight gives its later turns to D+1.
-- **3-minute response rate** = ``first_turns_answered_3m / first_turns_in_hours``: among the conversations of D
-  whose first turn (first buyer message) was sent in ``[09:00, 21:00)`` local time on D (09:00:00 is in, 21:00:00
-  is out), the share whose first turn was answered within 180 s (exactly 180 s is in). Unanswered is missed.
+- **3-minute response rate** = ``first_turns_answered_3m / first_turns_in_hours``: among the conversations whose
+  first turn (first buyer message) was sent in ``[09:00, 21:00)`` local time on D (09:00:00 is in, 21:00:00 is out),
+  whatever day the conversation itself started (a chat opened the evening before, or by the merchant, whose buyer
+  first writes on D belongs to D), the share whose first turn was answered within 180 s (exactly 180 s is in).
+  Unanswered is missed.
 - **Average response time** = ``response_seconds_total / responded_turns`` over every answered turn that started on
   D; **average first response time** likewise over answered first turns (``turn_no = 1``) that started on D.
 - **Satisfaction rate** = ``satisfied_ratings / ratings`` (satisfied: 4 or 5). A rating belongs to the local day its
@@ -252,8 +254,6 @@ def _conversation_facts(shop_ids: list[int], day: LocalDay, now: datetime):
 
 CONVERSATION_MEASURES = {
     "conversations": "COUNT(*)",
-    "first_turns_in_hours": "SUM(in_hours)",
-    "first_turns_answered_3m": "SUM(fast)",
     "open_conversations": "SUM(is_open)",
     "fcr_services": "SUM(fcr_service)",
     "fcr_repeated": "SUM(fcr_service * fcr_followed)",
@@ -262,6 +262,10 @@ CONVERSATION_MEASURES = {
     "transfer_requests": "SUM(entry_requested)",
     "bot_conversations_unexposed": "SUM(unexposed_bot)",
     "transfer_requests_unexposed": "SUM(unexposed_bot * requested)",
+}
+FIRST_TURN_MEASURES = {
+    "first_turns_in_hours": "COUNT(*)",
+    "first_turns_answered_3m": f"SUM(CASE WHEN response_seconds <= {RESPONSE_WITHIN_SECONDS} THEN 1 ELSE 0 END)",
 }
 TURN_MEASURES = {
     "responded_turns": "COUNT(response_seconds)",
@@ -272,18 +276,22 @@ TURN_MEASURES = {
 }
 
 
-def _columns(own: dict[str, str], other: dict[str, str], own_first: bool) -> str:
-    """Both branches of the UNION list every measure in the same order; the other branch's measures are 0."""
-    mine = [f"{expr} AS {name}" for name, expr in own.items()]
-    zeros = [f"0 AS {name}" for name in other]
-    return ", ".join(mine + zeros if own_first else zeros + mine)
+MEASURE_GROUPS = (CONVERSATION_MEASURES, FIRST_TURN_MEASURES, TURN_MEASURES)
+
+
+def _columns(own: dict[str, str]) -> str:
+    """Every branch of the UNION lists every measure in the same order; the other branches' measures are 0."""
+    return ", ".join(
+        f"{expr if group is own else 0} AS {name}" for group in MEASURE_GROUPS for name, expr in group.items()
+    )
 
 
 def _conversations_and_turns(shop_ids: list[int], day: LocalDay, now: datetime) -> list[dict]:
     """Statement 1: ``chats.turns`` once for the day, aggregated for the conversations of D and the turns of D.
 
-    Both aggregations share the turns CTE (computed once) and come back as one ``UNION ALL``: a key's
-    conversation row carries zeros for the turn measures and the other way round, so summing per key merges them.
+    The aggregations (conversations of D, first turns sent in D's service hours, turns of D) share the turns CTE
+    (computed once) and come back as one ``UNION ALL``: each branch carries zeros for the other branches' measures,
+    so summing per key merges them.
     """
     turns_sql, turns_params = turn_rows_sql(
         ConversationFilter(
@@ -300,8 +308,9 @@ def _conversations_and_turns(shop_ids: list[int], day: LocalDay, now: datetime) 
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     in_shops_params: list = []
     in_shops = _in("c.shop_id", shop_ids, in_shops_params)
-    conversation_columns = _columns(CONVERSATION_MEASURES, TURN_MEASURES, own_first=True)
-    turn_columns = _columns(TURN_MEASURES, CONVERSATION_MEASURES, own_first=False)
+    conversation_columns = _columns(CONVERSATION_MEASURES)
+    first_turn_columns = _columns(FIRST_TURN_MEASURES)
+    turn_columns = _columns(TURN_MEASURES)
     sql = f"""
 WITH t AS ({turns_sql}),
 conv AS ({facts_sql}),
@@ -311,12 +320,10 @@ cs AS {materialized}(
     FROM chats_conversation c
     WHERE {in_shops} AND c.started_at >= %s AND c.started_at < %s
 ),
-ct AS (
-    SELECT conv.*,
-           CASE WHEN t1.started_at >= %s AND t1.started_at < %s THEN 1 ELSE 0 END AS in_hours,
-           CASE WHEN t1.started_at >= %s AND t1.started_at < %s AND t1.response_seconds <= {RESPONSE_WITHIN_SECONDS}
-                THEN 1 ELSE 0 END AS fast
-    FROM conv LEFT JOIN t t1 ON t1.conversation_id = conv.id AND t1.turn_no = 1
+ft AS (
+    SELECT t.shop_id, c.agent_id, c.group_id, c.phase, c.served_by, t.response_seconds
+    FROM t JOIN cs c ON c.id = t.conversation_id
+    WHERE t.turn_no = 1 AND t.started_at >= %s AND t.started_at < %s
 ),
 dt AS (
     SELECT t.shop_id, c.group_id, c.phase, c.served_by, t.turn_no, t.response_seconds,
@@ -324,7 +331,9 @@ dt AS (
     FROM t JOIN cs c ON c.id = t.conversation_id
     WHERE t.started_at >= %s AND t.started_at < %s
 )
-{_by_scope("ct", conversation_columns)}
+{_by_scope("conv", conversation_columns)}
+UNION ALL
+{_by_scope("ft", first_turn_columns)}
 UNION ALL
 {_by_scope("dt", turn_columns, agent="turn_agent_id")}
 """  # noqa: S608 -- constant identifiers and compiled ORM SQL; values are params
@@ -334,8 +343,6 @@ UNION ALL
         *in_shops_params,
         _db_datetime(day.start - TURN_LOOKBACK),
         _db_datetime(day.end),
-        hours_from,
-        hours_to,
         hours_from,
         hours_to,
         _db_datetime(day.start),
@@ -486,6 +493,7 @@ def _derive(values: dict, *, satisfaction_final: bool) -> dict:
 
 ZERO_COUNTS = (
     *CONVERSATION_MEASURES,
+    *FIRST_TURN_MEASURES,
     *TURN_MEASURES,
     "ratings",
     "satisfied_ratings",
@@ -551,13 +559,14 @@ def daily_metric_values(*, day: date, shop_ids=None, now: datetime | None = None
     """The ``DailyMetric`` field values (by attribute name) of the shop-local day ``day`` for ``shop_ids``
     (``None``: every shop), one dict per row."""
     now = now or timezone.now()
+    shop_ids = None if shop_ids is None else list(shop_ids)  # read once: a generator would be empty the second time
     shops = Shop.objects.order_by("pk")
     if shop_ids is not None:
-        shops = shops.filter(pk__in=list(shop_ids))
+        shops = shops.filter(pk__in=shop_ids)
     zones: dict[str, list[int]] = defaultdict(list)
     for shop_id, zone in shops.values_list("pk", "timezone"):
         zones[zone].append(shop_id)
-    previous = _previous_days(None if shop_ids is None else list(shop_ids), day)
+    previous = _previous_days(shop_ids, day)
     rows: list[dict] = []
     for zone, ids in zones.items():
         rows.extend(_zone_rows(ids, LocalDay(day, ZoneInfo(zone)), now, previous))
