@@ -33,8 +33,10 @@ Definitions, to the letter of DESIGN.md, and the choices it leaves open:
   buyer answered. ``satisfaction_final`` from the start of D+2 (local).
 - **After-sales 3-day FCR** = ``1 - fcr_repeated / fcr_services``. A *service* is a conversation (a bot-to-human or
   agent-to-agent transfer stays inside it) that reached a human (``assigned_at`` set), in the after-sales phase,
-  started by the buyer: its first buyer-or-agent message is the buyer's (an agent writing first is a
-  merchant-started contact, excluded; bot greetings, system and official messages do not decide). The services of D
+  started by the buyer: the buyer asked for a human with the transfer-to-human entry (``transfer_requested_at``
+  set: the buyer's bot chat continues, whoever then writes first), or its first buyer-or-agent message is the
+  buyer's (otherwise an agent writing first is a merchant-started contact, excluded; bot greetings, system and
+  official messages do not decide). The services of D
   are those started on D. A service is *repeated* when the same buyer started another such service with the shop
   within 72 hours after this one ended: ``ended_at < other.started_at <= ended_at + 72 h``. A service not yet ended
   (or whose 72 hours have not passed) is *open*: it counts as not repeated so far, and ``fcr_final`` stays false
@@ -189,12 +191,17 @@ def _first_party_sender():
     )
 
 
+def _buyer_started() -> Q:
+    """The buyer started the chat: they asked for a human (transfer-to-human), or wrote before any agent did."""
+    return Q(transfer_requested_at__isnull=False) | Q(first_party=Sender.BUYER)
+
+
 def _human_after_sales_services():
     """Conversations that are FCR *services*: reached a human, after-sales phase, started by the buyer."""
     return (
         Conversation.objects.filter(assigned_at__isnull=False, phase=ServicePhase.AFTER_SALES)
         .annotate(first_party=_first_party_sender())
-        .filter(first_party=Sender.BUYER)
+        .filter(_buyer_started())
     )
 
 
@@ -222,7 +229,7 @@ def _conversation_facts(shop_ids: list[int], day: LocalDay, now: datetime):
         .annotate(first_party=_first_party_sender(), served_by=_served_by())
         .annotate(
             is_open=_flag(Q(ended_at__isnull=True)),
-            fcr_service=when_human_after_sales(_flag(Q(first_party=Sender.BUYER))),
+            fcr_service=when_human_after_sales(_flag(_buyer_started())),
             fcr_followed=when_human_after_sales(_flag(Q(Exists(repeat)))),
             fcr_window_open=_flag(Q(ended_at__isnull=True) | Q(ended_at__gt=now - FCR_WINDOW)),
             entry_shown=_flag(Q(transfer_entry_visible=True)),

@@ -75,3 +75,53 @@ def test_seven_day_pool_is_the_same_when_the_shops_come_as_a_generator():
     assert (values["first_turns_in_hours_7d"], values["first_turns_answered_3m_7d"]) == (5, 2)
     assert values["response_rate_3m_7d"] == 0.4
     assert values["fast_response_badge"] is False
+
+
+def test_fcr_a_buyer_who_clicks_transfer_to_human_started_the_service_even_if_the_agent_greets_first():
+    """DESIGN: "human after-sales services on D that the buyer started (merchant-started contacts excluded; a
+    bot-to-human ... transfer continues the same service)".
+
+    The buyer opens a bot chat and clicks 转人工 without typing; the assigned agent greets first. The rollup used to
+    take the agent's greeting for a merchant-started contact and drop the service, and the buyer's second such chat
+    within 72 hours was not seen as a repeat either.
+    """
+    from tests.shops.factories import BuyerFactory
+
+    shop = ShopFactory()
+    a = AgentFactory(shop=shop)
+    x, y = BuyerFactory(), BuyerFactory()
+
+    def clicked(buyer, start):  # bot greeting, the click at +3 s, assigned at +4 s, the agent greets, the buyer asks
+        return chat(
+            shop,
+            start,
+            [(0, Sender.BOT), (10, Sender.AGENT), (60, Sender.BUYER), (90, Sender.AGENT)],
+            agent=a,
+            buyer=buyer,
+            phase="after_sales",
+            transfer_entry_visible=True,
+            buyer_exposed=True,
+            transfer_requested_at=start + timedelta(seconds=3),
+            assigned_at=start + timedelta(seconds=4),
+        )
+
+    clicked(x, local(10))  # ends 11:00 on D: a service of D
+    clicked(x, local(10, days=1))  # 23 hours after it ended: a repeat
+    clicked(y, local(12))  # y's service of D, not repeated
+    # A real merchant-started contact: no click, the agent writes first. Still excluded.
+    chat(
+        shop,
+        local(14),
+        [(0, Sender.AGENT), (60, Sender.BUYER), (90, Sender.AGENT)],
+        agent=a,
+        buyer=BuyerFactory(),
+        phase="after_sales",
+        assigned_at=local(14),
+    )
+
+    daily_metrics_rollup(day=D, now=LATER)
+    metrics = row(shop)
+    assert (metrics.fcr_services, metrics.fcr_repeated, metrics.fcr_open) == (2, 1, 0)
+    assert metrics.fcr_3d == 0.5
+    assert (metrics.transfer_entry_shown, metrics.transfer_requests, metrics.transfer_rate) == (2, 2, 1.0)
+    assert row(shop, MetricScope.AGENT, agent=a).fcr_3d == 0.5
