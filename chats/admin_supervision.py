@@ -6,12 +6,11 @@ page of a shop is its heatmap (weekday x hour), a chart of forecast and agents n
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -23,6 +22,7 @@ from django.utils.translation import ngettext
 
 from agents.models import MAX_CAPACITY
 from backoffice.admin import ScopedModelAdmin, ScopedRelatedFieldListFilter
+from backoffice.validators import validate_day
 
 from .choices import ExportFormat, ExportStatus
 from .models import Export, StaffingShop
@@ -163,7 +163,7 @@ class StaffingPlanForm(forms.Form):
         label=_("day"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[MinValueValidator(date(2000, 1, 1)), MaxValueValidator(date(2099, 12, 31))],
+        validators=[validate_day],
     )
     target = forms.FloatField(label=_("target share"), min_value=0.01, max_value=0.999, initial=0.8, required=False)
     within_seconds = forms.FloatField(label=_("within (seconds)"), min_value=1, initial=180, required=False)

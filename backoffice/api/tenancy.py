@@ -6,8 +6,9 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers
 
 from backoffice.tenancy import NOBODY, caller_for
+from backoffice.validators import validate_day, validate_moment
 
-from .serializers import ModelSerializer, validate_moment
+from .serializers import ModelSerializer
 
 
 def shop_id_of(obj) -> int | None:
@@ -84,6 +85,8 @@ class ScopedFilterSet(filters.FilterSet):
         for flt in self.filters.values():
             if isinstance(flt, filters.DateTimeFilter):
                 flt.extra["validators"] = [*flt.extra.get("validators", ()), validate_moment]
+            elif isinstance(flt, filters.DateFilter):
+                flt.extra["validators"] = [*flt.extra.get("validators", ()), validate_day]
             if isinstance(flt, filters.ModelChoiceFilter | filters.ModelMultipleChoiceFilter):
                 base = flt.queryset.model._default_manager.all()
                 flt.queryset = base.for_caller(caller) if hasattr(base, "for_caller") else base.none()

@@ -5,8 +5,9 @@ Agents and integration clients get 403 on these routes (404 for another shop's o
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from backoffice.api.serializers import ModelSerializer
 from backoffice.api.tenancy import ScopedFilterSet, ScopedPrimaryKeyRelatedField, ScopedViewMixin
 from backoffice.errors import Conflict, Gone
 from backoffice.tenancy import caller_for
+from backoffice.validators import validate_day
 from chats.choices import ExportFormat, ExportKind, ExportStatus, Sender
 from chats.models import Conversation, Export, Message
 from chats.selectors.monitoring import MonitoringFilters, monitoring_conversation_filter, monitoring_turns, with_figures
@@ -34,9 +36,6 @@ from chats.services.exports import export_create
 from shops.models import Shop
 
 MAX_RANGE_DAYS = 366
-# Dates far outside any chat history would overflow time-zone arithmetic (year 1, year 9999): refused as bad input.
-MIN_DATE, MAX_DATE = date(2000, 1, 1), date(2099, 12, 31)
-DATE_RANGE_MESSAGE = gettext_lazy("Give a date from %(first)s to %(last)s.")
 TRANSCRIPT_MAX_MESSAGES = 1000
 SHOP_REQUIRED = gettext_lazy("Name the shop: you can reach more than one.")
 
@@ -84,10 +83,8 @@ class MonitoringConversationFilter(ScopedFilterSet):
         data = self.form.cleaned_data
         shop = data.get("shop")
         errors = {}
-        for name in ("date_from", "date_to"):
-            if data.get(name) and not MIN_DATE <= data[name] <= MAX_DATE:
-                errors[name] = DATE_RANGE_MESSAGE % {"first": MIN_DATE, "last": MAX_DATE}
-        if not errors and data.get("date_from") and data.get("date_to"):
+        # Dates far outside any chat history (year 1, year 9999) are refused by ScopedFilterSet's date validator.
+        if data.get("date_from") and data.get("date_to"):
             if data["date_to"] < data["date_from"]:
                 errors["date_to"] = _("Must not be before date_from.")
             elif (data["date_to"] - data["date_from"]).days >= MAX_RANGE_DAYS:
@@ -416,8 +413,10 @@ class PlanQuerySerializer(HeatmapQuerySerializer):
     )
 
     def validate_date(self, value):
-        if not MIN_DATE <= value <= MAX_DATE:
-            raise serializers.ValidationError(DATE_RANGE_MESSAGE % {"first": MIN_DATE, "last": MAX_DATE})
+        try:
+            validate_day(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
         return value
 
     def validate(self, attrs):

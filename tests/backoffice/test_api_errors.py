@@ -57,3 +57,10 @@ def test_time_filters_with_impossible_times_are_400(staff_client, value):
     response = staff_client.get("/api/v1/evaluation-invites/", {"sent_after": value})
     assert response.status_code == 400
     assert "sent_after" in response.json()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/metrics/daily/", "/api/v1/monitoring/conversations/"])
+def test_date_filters_outside_2000_to_2099_are_400(staff_client, shop, url):
+    response = staff_client.get(url, {"shop": shop.pk, "date_from": "0001-01-01"})
+    assert response.status_code == 400
+    assert response.json()["date_from"] == ["Give a date from 2000-01-01 to 2099-12-31."]
