@@ -25,6 +25,17 @@ def shop_id_of(obj) -> int | None:
     return getattr(current, f"{parts[-1]}_id")
 
 
+def caller_default_shop(caller, shop=None):
+    """The shop a request is about: the one it names, else the caller's only shop (``None`` when ambiguous)."""
+    if shop is not None:
+        return shop
+    if caller.shop_ids is not None and len(caller.shop_ids) == 1:
+        from shops.models import Shop
+
+        return Shop.objects.get(pk=next(iter(caller.shop_ids)))
+    return None
+
+
 class ScopedViewMixin:
     """Every queryset a view uses is narrowed to what the caller may see; another shop's id is a 404."""
 

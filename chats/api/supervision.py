@@ -24,7 +24,12 @@ from agents.models import MAX_CAPACITY, Agent, RoutingGroup
 from backoffice.api.pagination import CursorPagination, StartedCursorPagination
 from backoffice.api.permissions import MANAGERS
 from backoffice.api.serializers import ModelSerializer
-from backoffice.api.tenancy import ScopedFilterSet, ScopedPrimaryKeyRelatedField, ScopedViewMixin
+from backoffice.api.tenancy import (
+    ScopedFilterSet,
+    ScopedPrimaryKeyRelatedField,
+    ScopedViewMixin,
+    caller_default_shop,
+)
 from backoffice.errors import Conflict, Gone
 from backoffice.tenancy import caller_for
 from backoffice.validators import validate_day
@@ -42,12 +47,7 @@ SHOP_REQUIRED = gettext_lazy("Name the shop: you can reach more than one.")
 
 def resolve_shop(request, shop: Shop | None) -> Shop | None:
     """The shop a query is about: the one named, else the caller's only shop (``None`` when ambiguous)."""
-    if shop is not None:
-        return shop
-    caller = caller_for(request.user)
-    if caller.shop_ids is not None and len(caller.shop_ids) == 1:
-        return Shop.objects.get(pk=next(iter(caller.shop_ids)))
-    return None
+    return caller_default_shop(caller_for(request.user), shop)
 
 
 # --- monitoring -----------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from backoffice.api.serializers import ModelSerializer
-from backoffice.api.tenancy import ScopedModelSerializer, ScopedPrimaryKeyRelatedField
+from backoffice.api.tenancy import ScopedModelSerializer, ScopedPrimaryKeyRelatedField, caller_default_shop
 from chats.models import Conversation
 from evaluations.choices import InviteChannel, ReceptionTier, ServedBy
 from evaluations.metrics import PEER_METRICS
@@ -127,11 +127,9 @@ class PeersQuerySerializer(serializers.Serializer):
     date = serializers.DateField()
 
     def validate(self, attrs):
-        if "shop" not in attrs:
-            shops = self.context["caller"].shop_ids
-            if shops is None or len(shops) != 1:
-                raise serializers.ValidationError({"shop": [_("This field is required.")]})
-            attrs["shop"] = Shop.objects.get(pk=next(iter(shops)))
+        attrs["shop"] = caller_default_shop(self.context["caller"], attrs.get("shop"))
+        if attrs["shop"] is None:
+            raise serializers.ValidationError({"shop": [_("This field is required.")]})
         return attrs
 
 
