@@ -4,6 +4,7 @@ per-shop dashboard of 30-day trends (server-rendered SVG charts), peers, badge a
 from datetime import date, timedelta
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -15,6 +16,7 @@ from django.utils.translation import ngettext
 
 from backoffice.admin import ReadOnlyModelAdmin, ScopedRelatedFieldListFilter
 from backoffice.tenancy import caller_for
+from backoffice.validators import validate_day
 from shops.models import Shop
 
 from .choices import SATISFIED_SCORES, MetricScope
@@ -237,7 +239,8 @@ class DailyMetricAdmin(ReadOnlyModelAdmin):
         shop_rows = DailyMetric.objects.filter(shop=shop, scope=MetricScope.SHOP)
         try:
             end = date.fromisoformat(request.GET["date"])
-        except (KeyError, ValueError):
+            validate_day(end)  # year 1 or 9999 would overflow the 30-day window
+        except (KeyError, ValueError, ValidationError):
             end = shop_rows.aggregate(last=Max("date"))["last"]
         context = {
             **self.admin_site.each_context(request),

@@ -60,6 +60,9 @@ def test_dashboard_of_another_day_and_of_a_shop_without_rows(admin_client, trend
     response = admin_client.get(dashboard_url(other_shop))
     assert response.status_code == 200 and "No metrics have been computed" in response.content.decode()
     assert admin_client.get(dashboard_url(trend), {"date": "not-a-date"}).context["end"] == D
+    for far in ("0001-01-01", "9999-12-31"):  # the 30-day window around them would overflow
+        response = admin_client.get(dashboard_url(trend), {"date": far})
+        assert response.status_code == 200 and response.context["end"] == D
 
 
 def test_shop_staff_see_only_their_own_dashboard(shop_staff_admin_client, trend, other_shop):
