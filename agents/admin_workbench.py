@@ -9,16 +9,20 @@ from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from backoffice.admin import ScopedAdminForm, ScopedModelAdmin, ScopedRelatedFieldListFilter
-from backoffice.errors import ApplicationError
+from backoffice.errors import ApplicationError, InvalidInput
 from backoffice.tenancy import caller_for
 from shops.models import Shop
 
 from .choices import PhraseScope
-from .models import Agent, AutoReplyRule, QuickPhrase
+from .models import AutoReplyRule, QuickPhrase
 from .resources import IMPORT_MAX_BYTES, QuickPhraseResource
 from .services import (
+    auto_reply_rule_check,
     auto_reply_rule_create,
     auto_reply_rule_update,
+    caller_agent,
+    caller_manages_team,
+    quick_phrase_check,
     quick_phrase_create,
     quick_phrase_update,
 )
@@ -59,6 +63,12 @@ class WorkbenchAdminForm(ScopedAdminForm):
     def _shop(self):
         return self.cleaned_data.get("shop") if "shop" in self.fields else self.instance.shop
 
+    def _report(self, check, **probe) -> None:
+        try:
+            check(**probe)
+        except InvalidInput as error:
+            self.add_error(error.field if error.field in self.fields else None, str(error.message))
+
 
 class QuickPhraseAdminForm(WorkbenchAdminForm):
     class Meta:
@@ -70,17 +80,11 @@ class QuickPhraseAdminForm(WorkbenchAdminForm):
         shop = self._shop()
         scope = cleaned_data.get("scope", self.instance.scope)
         owner = cleaned_data.get("owner", self.instance.owner if self.instance.pk else None)
-        if shop is None:
+        if shop is None or scope not in PhraseScope.values or self.errors:
             return cleaned_data
-        if scope == PhraseScope.TEAM and not shop.subaccounts_enabled:
-            self.add_error(
-                "scope" if "scope" in self.fields else None,
-                _("Team versions need the shop's sub-accounts switched on."),
-            )
-        if scope == PhraseScope.PERSONAL and owner is None and "owner" in self.fields:
-            self.add_error("owner", _("A personal phrase needs its owner."))
-        if owner is not None and owner.shop_id != shop.pk and "owner" in self.fields:
-            self.add_error("owner", _("Must belong to the same shop."))
+        shortcut = (cleaned_data.get("shortcut", self.instance.shortcut) or "").strip()
+        probe = QuickPhrase(pk=self.instance.pk, shop=shop, scope=scope, owner=owner, shortcut=shortcut)
+        self._report(quick_phrase_check, phrase=probe)
         return cleaned_data
 
 
@@ -148,8 +152,8 @@ class QuickPhraseAdmin(ImportExportMixin, ExportActionMixin, ScopedModelAdmin):
         form = kwargs.get("form")
         return {
             "shop": getattr(form, "cleaned_data", {}).get("shop"),
-            "owner": Agent.objects.filter(pk=caller.agent_id).first() if caller.agent_id else None,
-            "manager": caller.is_platform or caller.is_shop_manager,
+            "owner": caller_agent(caller),
+            "manager": caller_manages_team(caller),
         }
 
     def get_export_resource_kwargs(self, request, **kwargs):
@@ -169,12 +173,12 @@ class AutoReplyRuleAdminForm(WorkbenchAdminForm):
         cleaned_data = super().clean()
         shop = self._shop()
         agent = cleaned_data.get("agent") if "agent" in self.fields else self.instance.agent
-        if shop is None:
+        trigger = cleaned_data.get("trigger") if "trigger" in self.fields else self.instance.trigger
+        if shop is None or trigger is None or self.errors:
             return cleaned_data
-        if agent is None and not shop.subaccounts_enabled:
-            self.add_error(None, _("Team versions need the shop's sub-accounts switched on."))
-        if agent is not None and agent.shop_id != shop.pk and "agent" in self.fields:
-            self.add_error("agent", _("Must belong to the same shop."))
+        threshold = cleaned_data.get("threshold", self.instance.threshold)
+        probe = AutoReplyRule(pk=self.instance.pk, shop=shop, agent=agent, trigger=trigger, threshold=threshold)
+        self._report(auto_reply_rule_check, rule=probe)
         return cleaned_data
 
 

@@ -26,6 +26,7 @@ from shops.models import Shop
 
 from .choices import PhraseScope
 from .models import Agent, QuickPhrase
+from .services import quick_phrase_check
 
 COLUMNS = ["scope", "shortcut", "title", "content", "category"]
 EXPORT_COLUMNS = [*COLUMNS, "usage_count"]
@@ -82,13 +83,15 @@ class QuickPhraseResource(resources.ModelResource):
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})
-        if instance.scope == PhraseScope.TEAM:
-            if not self.manager:
-                errors.setdefault("scope", []).append(_("Only owners and supervisors manage team phrases."))
-            elif not self.shop.subaccounts_enabled:
-                errors.setdefault("scope", []).append(_("Team versions need the shop's sub-accounts switched on."))
+        if instance.scope == PhraseScope.TEAM and not self.manager:
+            errors.setdefault("scope", []).append(_("Only owners and supervisors manage team phrases."))
         elif instance.scope == PhraseScope.PERSONAL and self.owner is None:
             errors.setdefault("scope", []).append(_("Personal phrases are imported by their owner."))
+        elif instance.scope in PhraseScope.values:
+            try:
+                quick_phrase_check(phrase=instance)
+            except InvalidInput as error:
+                errors.setdefault(error.field or NON_FIELD_ERRORS, []).append(str(error.message))
         super().validate_instance(instance, errors or None, validate_unique)
 
 

@@ -10,8 +10,10 @@ from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from backoffice.errors import InvalidInput
+from backoffice.errors import InvalidInput, NotAllowed
+from backoffice.tenancy import Caller
 from shops.models import Shop
 
 from .choices import AgentStatus, AutoReplyTrigger, PhraseScope
@@ -182,7 +184,42 @@ def _team_allowed(shop: Shop, field: str) -> None:
         raise InvalidInput(_("Team versions need the shop's sub-accounts switched on."), field=field)
 
 
-def _phrase_save(phrase: QuickPhrase) -> QuickPhrase:
+def caller_agent(caller: Caller) -> Agent | None:
+    """The caller's own sub-account (``None`` for platform staff and integration clients)."""
+    return Agent.objects.filter(pk=caller.agent_id).first() if caller.agent_id else None
+
+
+def caller_manages_team(caller: Caller) -> bool:
+    """Team versions (phrases, auto-replies) are managed by owners, supervisors and platform staff."""
+    return caller.is_platform or caller.is_shop_manager
+
+
+_MANAGE_REFUSALS = {
+    QuickPhrase: (
+        gettext_lazy("Only owners and supervisors manage team phrases."),
+        gettext_lazy("Personal phrases belong to the one who creates them."),
+    ),
+    AutoReplyRule: (
+        gettext_lazy("Only owners and supervisors manage the team's auto-replies."),
+        gettext_lazy("You may manage only your own personal auto-replies."),
+    ),
+}
+
+
+def workbench_check_may_manage(*, caller: Caller, model: type, agent_id: int | None) -> None:
+    """Whether ``caller`` may create or change a team version (``agent_id`` None) or ``agent_id``'s personal one."""
+    if caller.is_platform:
+        return
+    team_refusal, personal_refusal = _MANAGE_REFUSALS[model]
+    if agent_id is None:
+        if not caller_manages_team(caller):
+            raise NotAllowed(team_refusal)
+    elif agent_id != caller.agent_id:
+        raise NotAllowed(personal_refusal)
+
+
+def quick_phrase_check(*, phrase: QuickPhrase) -> None:
+    """The rules of saving a phrase without writing: for forms that report them as field errors."""
     if phrase.scope == PhraseScope.TEAM:
         _team_allowed(phrase.shop, "scope")
         phrase.owner = None
@@ -195,6 +232,10 @@ def _phrase_save(phrase: QuickPhrase) -> QuickPhrase:
         clash = clash.filter(owner_id=phrase.owner_id)
     if clash.exclude(pk=phrase.pk).exists():
         raise InvalidInput(_("A phrase with this shortcut already exists here."), field="shortcut")
+
+
+def _phrase_save(phrase: QuickPhrase) -> QuickPhrase:
+    quick_phrase_check(phrase=phrase)
     phrase.full_clean()
     phrase.save()
     return phrase
@@ -240,7 +281,8 @@ def quick_phrase_use(*, phrase: QuickPhrase) -> QuickPhrase:
     return phrase
 
 
-def _rule_save(rule: AutoReplyRule) -> AutoReplyRule:
+def auto_reply_rule_check(*, rule: AutoReplyRule) -> None:
+    """The rules of saving a rule without writing: for forms that report them as field errors."""
     if rule.agent_id is None:
         _team_allowed(rule.shop, "agent")
     elif rule.agent.shop_id != rule.shop_id:
@@ -252,6 +294,10 @@ def _rule_save(rule: AutoReplyRule) -> AutoReplyRule:
     clash = AutoReplyRule.objects.filter(shop_id=rule.shop_id, trigger=rule.trigger, agent_id=rule.agent_id)
     if clash.exclude(pk=rule.pk).exists():
         raise InvalidInput(_("There is already a rule for this trigger here; change that one."), field="trigger")
+
+
+def _rule_save(rule: AutoReplyRule) -> AutoReplyRule:
+    auto_reply_rule_check(rule=rule)
     rule.full_clean()
     rule.save()
     return rule
@@ -309,6 +355,8 @@ def auto_reply_defaults_create(*, shop: Shop, agent: Agent | None = None) -> lis
 
     Without sub-accounts there are no team rules, so nothing is added for the team.
     """
+    if agent is not None and agent.shop_id != shop.pk:
+        raise InvalidInput(_("Must belong to the same shop."), field="agent")
     if agent is None and not shop.subaccounts_enabled:
         return []
     existing = set(AutoReplyRule.objects.filter(shop=shop, agent=agent).values_list("trigger", flat=True))

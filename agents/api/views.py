@@ -18,7 +18,7 @@ from backoffice.api.permissions import MANAGERS, SHOP_STAFF
 from backoffice.api.views import READ_WRITE, ScopedModelViewSet
 from backoffice.errors import NotAllowed
 from backoffice.tenancy import CallerRole
-from shops.models import Shop
+from chats.api.supervision import resolve_shop
 
 from .serializers import (
     AgentSerializer,
@@ -111,12 +111,10 @@ class RoutingGroupViewSet(ScopedModelViewSet):
 
 def _caller_shop(view, shop):
     """The shop a collection action is about: given, or the caller's only shop."""
-    if shop is not None:
-        return shop
-    shop_ids = view.caller.shop_ids
-    if shop_ids is not None and len(shop_ids) == 1:
-        return Shop.objects.get(pk=next(iter(shop_ids)))
-    raise ValidationError({"shop": [_("This field is required.")]})
+    shop = resolve_shop(view.request, shop)
+    if shop is None:
+        raise ValidationError({"shop": [_("This field is required.")]})
+    return shop
 
 
 class UseFileNegotiation(DefaultContentNegotiation):
@@ -145,26 +143,26 @@ class QuickPhraseViewSet(ScopedModelViewSet):
             return QuickPhraseUpdateSerializer
         return QuickPhraseSerializer
 
-    def _check_may_change(self, scope: str) -> None:
-        if scope == PhraseScope.TEAM and not (self.caller.is_platform or self.caller.is_shop_manager):
-            raise NotAllowed(_("Only owners and supervisors manage team phrases."))
+    def _check_may_change(self, scope: str, owner_id: int | None) -> None:
+        owner_id = owner_id if scope == PhraseScope.PERSONAL else None
+        services.workbench_check_may_manage(caller=self.caller, model=QuickPhrase, agent_id=owner_id)
 
     def create_instance(self, data):
         data.setdefault("scope", PhraseScope.PERSONAL)
-        self._check_may_change(data["scope"])
         if not self.caller.is_platform and data["scope"] == PhraseScope.PERSONAL:
             owner = data.get("owner")
-            if owner is not None and owner.pk != self.caller.agent_id:
-                raise NotAllowed(_("Personal phrases belong to the one who creates them."))
-            data["owner"] = Agent.objects.get(pk=self.caller.agent_id)
+            self._check_may_change(data["scope"], owner.pk if owner is not None else self.caller.agent_id)
+            data["owner"] = services.caller_agent(self.caller)
+        else:
+            self._check_may_change(data["scope"], None)
         return services.quick_phrase_create(**data)
 
     def update_instance(self, instance, data):
-        self._check_may_change(instance.scope)
+        self._check_may_change(instance.scope, instance.owner_id)
         return services.quick_phrase_update(phrase=instance, **data)
 
     def destroy_instance(self, instance):
-        self._check_may_change(instance.scope)
+        self._check_may_change(instance.scope, instance.owner_id)
         services.quick_phrase_delete(phrase=instance)
 
     @extend_schema(request=None, responses=QuickPhraseSerializer)
@@ -191,7 +189,7 @@ class QuickPhraseViewSet(ScopedModelViewSet):
         query.is_valid(raise_exception=True)
         shop = _caller_shop(self, query.validated_data.get("shop"))
         file_format = query.validated_data["format"]
-        owner = Agent.objects.get(pk=self.caller.agent_id) if self.caller.agent_id else None
+        owner = services.caller_agent(self.caller)
         content = quick_phrases_export(shop=shop, owner=owner, file_format=file_format)
         media_type = XLSX_MEDIA_TYPE if file_format == "xlsx" else "text/csv; charset=utf-8"
         response = HttpResponse(content, content_type=media_type)
@@ -223,9 +221,11 @@ class QuickPhraseViewSet(ScopedModelViewSet):
         if upload.size > IMPORT_MAX_BYTES:
             raise ValidationError({"file": [_("The file is larger than 1 MB.")]})
         phrase_file = dataset_from_upload(content=upload.read(), filename=upload.name or "")
-        owner = Agent.objects.get(pk=self.caller.agent_id) if self.caller.agent_id else None
         report = quick_phrases_import(
-            shop=shop, owner=owner, manager=self.caller.is_platform or self.caller.is_shop_manager, upload=phrase_file
+            shop=shop,
+            owner=services.caller_agent(self.caller),
+            manager=services.caller_manages_team(self.caller),
+            upload=phrase_file,
         )
         return Response(QuickPhraseImportResultSerializer(report).data)
 
@@ -247,12 +247,8 @@ class AutoReplyRuleViewSet(ScopedModelViewSet):
         return AutoReplyRuleSerializer
 
     def _check_may_change(self, agent: Agent | None) -> None:
-        if self.caller.is_platform:
-            return
-        if agent is None and not self.caller.is_shop_manager:
-            raise NotAllowed(_("Only owners and supervisors manage the team's auto-replies."))
-        if agent is not None and agent.pk != self.caller.agent_id:
-            raise NotAllowed(_("You may manage only your own personal auto-replies."))
+        agent_id = agent.pk if agent is not None else None
+        services.workbench_check_may_manage(caller=self.caller, model=AutoReplyRule, agent_id=agent_id)
 
     def create_instance(self, data):
         self._check_may_change(data.get("agent"))
@@ -273,8 +269,6 @@ class AutoReplyRuleViewSet(ScopedModelViewSet):
         serializer = AutoReplyDefaultsSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         shop, agent = serializer.validated_data["shop"], serializer.validated_data.get("agent")
-        if agent is not None and agent.shop_id != shop.pk:
-            raise ValidationError({"agent": [_("Must belong to the same shop.")]})
         self._check_may_change(agent)
         created = services.auto_reply_defaults_create(shop=shop, agent=agent)
         return Response(AutoReplyRuleSerializer(created, many=True, context=self.get_serializer_context()).data)

@@ -240,7 +240,7 @@ class FollowUpTaskViewSet(ScopedModelViewSet):
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewMixin, viewsets.GenericViewSet):
     """The caller's reminders: follow-up tasks that fell due and buyer turns left unanswered too long."""
 
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = READ_CREATE  # POST only for the ``read`` action: no create mixin
     queryset = Notification.objects.select_related("task", "shop")
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter

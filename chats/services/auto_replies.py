@@ -108,6 +108,14 @@ def _availability_sent(conversation: Conversation, occasion: str) -> bool:
     ).exists()
 
 
+def _send_availability(conversation: Conversation, at, rule: AutoReplyRule) -> Message | None:
+    """Send an availability reply for the buyer turn current at ``at``, unless one went out for it already."""
+    occasion = _turn_occasion(conversation, at)
+    if _availability_sent(conversation, occasion):
+        return None
+    return _send(conversation, at, rule, occasion)
+
+
 def auto_replies_send(*, conversation: Conversation, buyer_message: Message) -> list[Message]:
     """Send the auto-replies a live buyer message calls for; called inside ``message_create``'s transaction.
 
@@ -129,11 +137,9 @@ def auto_replies_send(*, conversation: Conversation, buyer_message: Message) -> 
         agent = Agent.objects.only("pk", "status", "active_chats").get(pk=conversation.agent_id)
         trigger = _availability_trigger(agent, rules)
         if trigger is not None:
-            occasion = _turn_occasion(conversation, buyer_message.sent_at)
-            if not _availability_sent(conversation, occasion):
-                message = _send(conversation, buyer_message.sent_at, rules[trigger], occasion)
-                if message is not None:
-                    sent.append(message)
+            message = _send_availability(conversation, buyer_message.sent_at, rules[trigger])
+            if message is not None:
+                sent.append(message)
     return sent
 
 
@@ -160,11 +166,9 @@ def auto_replies_on_status_change(*, agent: Agent, at: datetime | None = None) -
     for chat in chats:
         if chat.pk not in waiting:
             continue
-        occasion = _turn_occasion(chat, at)
-        if not _availability_sent(chat, occasion):
-            message = _send(chat, at, rule, occasion)
-            if message is not None:
-                sent.append(message)
+        message = _send_availability(chat, at, rule)
+        if message is not None:
+            sent.append(message)
     return sent
 
 
