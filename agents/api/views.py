@@ -15,10 +15,10 @@ from agents.filtersets import AgentFilter, AutoReplyRuleFilter, QuickPhraseFilte
 from agents.models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
 from agents.resources import IMPORT_MAX_BYTES, dataset_from_upload, quick_phrases_export, quick_phrases_import
 from backoffice.api.permissions import MANAGERS, SHOP_STAFF
+from backoffice.api.tenancy import caller_default_shop
 from backoffice.api.views import READ_WRITE, ScopedModelViewSet
 from backoffice.errors import NotAllowed
 from backoffice.tenancy import CallerRole
-from chats.api.supervision import resolve_shop
 
 from .serializers import (
     AgentSerializer,
@@ -111,7 +111,7 @@ class RoutingGroupViewSet(ScopedModelViewSet):
 
 def _caller_shop(view, shop):
     """The shop a collection action is about: given, or the caller's only shop."""
-    shop = resolve_shop(view.request, shop)
+    shop = caller_default_shop(view.caller, shop)
     if shop is None:
         raise ValidationError({"shop": [_("This field is required.")]})
     return shop
