@@ -88,7 +88,7 @@ class QuickPhraseSerializer(ScopedModelSerializer):
 
 
 class QuickPhraseUpdateSerializer(QuickPhraseSerializer):
-    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # team phrases have none
 
     class Meta(QuickPhraseSerializer.Meta):
         read_only_fields = [*QuickPhraseSerializer.Meta.read_only_fields, "shop", "scope"]
@@ -128,7 +128,7 @@ class AutoReplyRuleSerializer(ScopedModelSerializer):
 
 
 class AutoReplyRuleUpdateSerializer(AutoReplyRuleSerializer):
-    agent = serializers.PrimaryKeyRelatedField(read_only=True)
+    agent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # team rules have none
 
     class Meta(AutoReplyRuleSerializer.Meta):
         read_only_fields = [*AutoReplyRuleSerializer.Meta.read_only_fields, "shop", "trigger"]

@@ -30,7 +30,8 @@ class InviteRequestSerializer(serializers.Serializer):
 class EvaluationSerializer(ScopedModelSerializer):
     """``invite`` answers a rating invite; ``conversation`` alone is the buyer's own rating of an ended chat."""
 
-    invite = ScopedPrimaryKeyRelatedField(queryset=RatingInvite.objects.all(), required=False)
+    # ``null`` on a buyer's own rating, so the field is nullable; a ``null`` sent in is the same as none.
+    invite = ScopedPrimaryKeyRelatedField(queryset=RatingInvite.objects.all(), required=False, allow_null=True)
     conversation = ScopedPrimaryKeyRelatedField(queryset=Conversation.objects.all(), required=False)
     tags = serializers.ListField(
         child=serializers.CharField(max_length=20, allow_blank=True), max_length=10, required=False, default=list
@@ -44,6 +45,8 @@ class EvaluationSerializer(ScopedModelSerializer):
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
+        if "invite" in attrs and attrs["invite"] is None:
+            del attrs["invite"]
         if ("invite" in attrs) == ("conversation" in attrs):
             raise serializers.ValidationError(
                 {"non_field_errors": [_("Give an invite, or a conversation for a rating without one.")]}

@@ -53,3 +53,38 @@ def test_schema_lists_the_outcome_words(schema):
     assert schema["components"]["schemas"]["ExportStatusEnum"]["enum"] == ["pending", "running", "done", "failed"]
     assert schema["components"]["schemas"]["ExportKindEnum"]["enum"] == ["conversations", "messages"]
     assert schema["components"]["schemas"]["ExportFormatEnum"]["enum"] == ["csv", "xlsx"]
+
+
+def _api_model_serializers():
+    """Every model serializer the project defines (the API's and their update/create variants)."""
+    from django.urls import get_resolver
+    from rest_framework import serializers
+
+    get_resolver().url_patterns  # noqa: B018 - importing the URLconf imports every API module
+    seen, pending = [], [serializers.ModelSerializer]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            if sub.__module__.split(".")[0] in {"shops", "agents", "chats", "evaluations"} and sub not in seen:
+                seen.append(sub)
+    return seen
+
+
+@pytest.mark.django_db
+def test_fields_over_nullable_columns_are_nullable_in_the_schema():
+    """A field reading a nullable column must say so, or clients validating responses reject real rows."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    offenders = []
+    for cls in _api_model_serializers():
+        model = cls.Meta.model
+        for name, field in cls().fields.items():
+            if field.source == "*" or "." in field.source:
+                continue
+            try:
+                column = model._meta.get_field(field.source)
+            except FieldDoesNotExist:  # a computed field, not a column
+                continue
+            if getattr(column, "null", False) and not getattr(column, "many_to_many", False) and not field.allow_null:
+                offenders.append(f"{cls.__qualname__}.{name}")
+    assert offenders == []

@@ -203,11 +203,22 @@ def test_bad_scores_are_400(shop, integration_client, score):
     assert RatingInvite.objects.get(pk=invite.pk).status == "pending"
 
 
+def test_buyers_own_rating_over_the_api_has_no_invite(shop, integration_client):
+    ended = EndedConversationFactory(shop=shop)
+    response = integration_client.post(
+        "/api/v1/evaluations/", {"invite": None, "conversation": ended.pk, "score": 3}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert (response.json()["invite"], response.json()["channel"]) == (None, "self")
+
+
 def test_invite_and_conversation_together_or_neither_are_400(shop, integration_client):
     invite = RatingInviteFactory(conversation=EndedConversationFactory(shop=shop))
     both = {"invite": invite.pk, "conversation": invite.conversation_id, "score": 5}
     assert integration_client.post("/api/v1/evaluations/", both, format="json").status_code == 400
     assert integration_client.post("/api/v1/evaluations/", {"score": 5}, format="json").status_code == 400
+    only_null = integration_client.post("/api/v1/evaluations/", {"invite": None, "score": 5}, format="json")
+    assert only_null.status_code == 400
 
 
 def test_another_shops_invite_is_hidden(shop, other_shop, integration_client):
