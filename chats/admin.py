@@ -21,7 +21,7 @@ from . import (
 )
 from .admin_supervision import export_selected_conversations
 from .choices import ClosedBy, ConversationStatus, ExportKind
-from .models import Conversation, Message
+from .models import Conversation, Message, Turn
 from .selectors import queue_position_expression
 from .services import conversation_close
 
@@ -178,3 +178,29 @@ class MessageAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("body"))
     def excerpt(self, obj):
         return Truncator(obj.body).chars(80)
+
+
+@admin.register(Turn)
+class TurnAdmin(ReadOnlyModelAdmin):
+    """Buyer turns and their responses, as the daily metrics count them (derived from the messages)."""
+
+    list_display = (
+        "id",
+        "conversation",
+        "shop",
+        "number",
+        "started_at",
+        "responded_at",
+        "responder_sender",
+        "responder_agent",
+        "response_seconds",
+    )
+    list_filter = (
+        "responder_sender",
+        ("started_at", admin.DateFieldListFilter),
+        ("shop", ScopedRelatedFieldListFilter),
+    )
+    list_select_related = ("shop", "conversation", "responder_agent")
+    search_fields = ("conversation__buyer__nick__exact",)
+    search_help_text = _("Exact buyer nick; #42 finds the turn with id 42.")
+    fields = list_display[1:]

@@ -110,9 +110,11 @@ class Conversation(models.Model):
         return f"#{self.pk} {self.buyer_id}@{self.shop_id}"
 
 
-class MessageQuerySet(ShopScopedQuerySet):
+class ConversationPartQuerySet(ShopScopedQuerySet):
+    """For rows that belong to one conversation (messages, turns)."""
+
     def for_caller(self, caller: Caller):
-        """A message is visible exactly when its conversation is."""
+        """A message or turn is visible exactly when its conversation is."""
         if caller.role == CallerRole.AGENT:
             return self.filter(conversation__in=Conversation.objects.for_caller(caller).values("pk"))
         return super().for_caller(caller)
@@ -135,7 +137,7 @@ class Message(models.Model):
     is_auto_reply = models.BooleanField(_("auto-reply"), default=False)
     flags = models.JSONField(_("flags"), default=list, blank=True)
 
-    objects = MessageQuerySet.as_manager()
+    objects = ConversationPartQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("message")
@@ -154,6 +156,42 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_sender_display()}: {self.body[:40]}"
+
+
+class Turn(models.Model):
+    """A buyer turn and its response (DESIGN.md), kept as messages arrive so daily metrics read them directly.
+
+    Derived data: ``chats.services.turns`` keeps it equal to ``chats.turns.turn_rows_sql`` over the messages.
+    """
+
+    tenancy_path = "shop"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="+", verbose_name=_("conversation")
+    )
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
+    number = models.PositiveIntegerField(_("turn number"))
+    started_at = models.DateTimeField(_("started at"))
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+    responder_sender = models.CharField(_("responder"), max_length=8, choices=Sender.choices, blank=True)
+    responder_agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("responding agent")
+    )
+    response_seconds = models.FloatField(_("response time (seconds)"), null=True, blank=True)
+
+    objects = ConversationPartQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("turn")
+        verbose_name_plural = _("turns")
+        ordering = ["conversation", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "number"], name="turn_conversation_number"),
+        ]
+        indexes = [models.Index(fields=["shop", "started_at"], name="turn_shop_started")]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} #{self.number}"
 
 
 class FaqEntry(models.Model):

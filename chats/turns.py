@@ -24,6 +24,10 @@ Per-conversation columns (:func:`conversation_summary_sql`): ``conversation_id, 
 first_response_seconds`` (the first turn's; NULL when it is unanswered or there is no turn) and
 ``max_response_seconds`` (over answered turns).
 
+The same turns are kept as rows (``chats.Turn``) by every writer of messages (``chats.services.turns``), built from
+this SQL for bulk writes and checked against it (``chats.selectors.turns_out_of_sync``, and after every test);
+daily metrics read the rows, monitoring and exports compute them here.
+
 Conversations are chosen by :class:`ConversationFilter`: shop ids, a ``started_at`` range, explicit ids, an ORM
 queryset of conversations, or a raw SQL condition on the alias ``c`` (``chats_conversation``), all ANDed. A caller
 filtering by *turn* start time (e.g. a local day) filters the per-turn rows on ``started_at`` in its outer query
@@ -42,6 +46,19 @@ from django.db.models import QuerySet
 from .choices import Sender
 
 _SHOP_SENDERS = (Sender.AGENT.value, Sender.BOT.value)
+# The messages that take part in turns (when they are not auto-replies).
+STREAM_SENDERS = (Sender.BUYER.value, *_SHOP_SENDERS)
+# The columns of ``chats.Turn`` that :func:`stored_turn_rows_sql` gives, in its order.
+TURN_COLUMNS = (
+    "conversation_id",
+    "shop_id",
+    "number",
+    "started_at",
+    "responded_at",
+    "responder_sender",
+    "responder_agent_id",
+    "response_seconds",
+)
 
 
 def seconds_between_sql(later: str, earlier: str, vendor: str | None = None) -> str:
@@ -134,6 +151,25 @@ FROM (
 WHERE e.sender = '{buyer}'
 """
     return sql, params
+
+
+def stored_turn_rows_sql(conversations: ConversationFilter) -> tuple[str, list]:
+    """``(sql, params)``: the chosen conversations' turns as rows of ``chats.Turn`` (``TURN_COLUMNS``; no responder
+    is ``''``), what the stored turns must equal."""
+    turns_sql, params = turn_rows_sql(conversations)
+    sql = f"""
+SELECT t.conversation_id AS conversation_id, t.shop_id AS shop_id, t.turn_no AS number, t.started_at AS started_at,
+       t.responded_at AS responded_at, COALESCE(t.responder_sender, '') AS responder_sender,
+       t.responder_agent_id AS responder_agent_id, t.response_seconds AS response_seconds
+FROM ({turns_sql}) t
+"""
+    return sql, params
+
+
+def chosen_conversation_ids_sql(conversations: ConversationFilter) -> tuple[str, list]:
+    """``(sql, params)`` of a SELECT of the chosen conversations' ids (for ``conversation_id IN (...)``)."""
+    where, params = conversations.as_sql()
+    return f"SELECT c.id FROM chats_conversation c WHERE {where}", params
 
 
 def conversation_summary_sql(conversations: ConversationFilter | None = None) -> tuple[str, list]:

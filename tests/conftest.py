@@ -21,6 +21,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After every passing test that used the database, the stored turns must equal what the messages give: every
+    writer of messages keeps them (``chats.services.turns``), and the daily metrics trust them."""
+    result = yield
+    if item.get_closest_marker("django_db") or DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+        from chats.selectors import turns_out_of_sync
+
+        stale = turns_out_of_sync()
+        assert not stale, f"stored turns out of sync with the messages of conversations {stale[:10]}"
+    return result
+
+
 def client_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)

@@ -25,6 +25,8 @@ from agents.models import Agent, RoutingGroup
 from agents.services import agent_recount_active_chats
 from chats.choices import ClosedBy, ConversationStatus, EntryPoint
 from chats.models import Conversation, FaqEntry, Message
+from chats.services.turns import turns_rebuild
+from chats.turns import ConversationFilter
 from shops.choices import AfterSalesEventKind, OrderStatus, ServicePhase
 from shops.models import AfterSalesEvent, Buyer, Footprint, Order, Shop
 from shops.selectors import local_day_start
@@ -538,4 +540,5 @@ class DemoSeeder:
                 counts["auto_replies"] += message.is_auto_reply
                 rows.append(message)
         _bulk(Message, rows)
-        self._done("messages", messages=len(rows), **counts)
+        turns = turns_rebuild(conversations=ConversationFilter(shop_ids=[shop.pk for shop in self.shops.values()]))
+        self._done("messages", messages=len(rows), turns=turns, **counts)

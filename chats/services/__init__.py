@@ -7,6 +7,7 @@ from .notifications import missed_followups_notify, notification_mark_read
 from .routing import queue_position
 from .tasks import task_cancel, task_complete, task_create, task_reminders_deliver, task_update
 from .transfers import TransferResult, conversation_transfer, queue_drain, queue_sweep, transfer_to_human
+from .turns import turns_rebuild, turns_record
 
 __all__ = [
     "TransferResult",
@@ -30,4 +31,6 @@ __all__ = [
     "task_reminders_deliver",
     "task_update",
     "transfer_to_human",
+    "turns_rebuild",
+    "turns_record",
 ]

@@ -28,6 +28,7 @@ from agents.models import Agent, AutoReplyRule
 from ..choices import ConversationStatus, Sender
 from ..models import AutoReplyDelivery, Conversation, Message
 from ..turns import ConversationFilter, turn_rows_sql
+from .turns import turns_record
 
 AVAILABILITY_TRIGGERS = (AutoReplyTrigger.AGENT_AWAY, AutoReplyTrigger.AGENT_BUSY, AutoReplyTrigger.OVER_CAPACITY)
 
@@ -84,6 +85,7 @@ def _send(conversation: Conversation, at, rule: AutoReplyRule, occasion: str) ->
                 sent_at=at,
                 is_auto_reply=True,
             )
+            turns_record(message=message)  # an auto-reply: recorded as nothing, like every writer's message
             AutoReplyDelivery.objects.create(
                 shop_id=conversation.shop_id,
                 buyer_id=conversation.buyer_id,

@@ -24,12 +24,15 @@ from .auto_replies import auto_replies_send
 from .events import event_record
 from .links import has_suspicious_link
 from .routing import seat_release
+from .turns import turns_record
 
 OPEN_STATUSES = (ConversationStatus.BOT, ConversationStatus.QUEUED, ConversationStatus.HUMAN)
 
 
 def _message(conversation: Conversation, sender: str, body: str, at: datetime, **fields) -> Message:
-    return Message.objects.create(conversation=conversation, sender=sender, body=body, sent_at=at, **fields)
+    message = Message.objects.create(conversation=conversation, sender=sender, body=body, sent_at=at, **fields)
+    turns_record(message=message)
+    return message
 
 
 @transaction.atomic
@@ -136,6 +139,7 @@ def message_create(
     )
     message.full_clean()
     message.save()
+    turns_record(message=message)
     last = sent_at
     if sender == Sender.BUYER and conversation.status == ConversationStatus.BOT and not history:
         _message(conversation, Sender.BOT, _bot_answer(conversation, body), sent_at)

@@ -26,6 +26,7 @@ from .routing import (
     seat_release,
     shop_has_online_agent,
 )
+from .turns import turns_record
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def _lock(conversation_id: int) -> Conversation:
 
 
 def _say(conversation: Conversation, sender: str, body: str, at: datetime) -> None:
-    Message.objects.create(conversation=conversation, sender=sender, body=body, sent_at=at)
+    turns_record(message=Message.objects.create(conversation=conversation, sender=sender, body=body, sent_at=at))
 
 
 def _event(conversation: Conversation, kind: str, now: datetime, **fields) -> ServiceEvent:

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from chats.choices import ConversationStatus, EntryPoint, NotificationKind, Sender, TaskKind
 from chats.models import Conversation, FaqEntry, FollowUpTask, Message, Notification
+from chats.services.turns import turns_record
 from shops.choices import ServicePhase
 
 
@@ -28,6 +29,13 @@ class MessageFactory(factory.django.DjangoModelFactory):
     sender = Sender.BUYER
     body = factory.Sequence(lambda n: f"Is this item in stock? ({n})")
     sent_at = factory.LazyFunction(timezone.now)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Like every writer of messages, keep the stored turns up to date (``chats.services.turns``)."""
+        message = super()._create(model_class, *args, **kwargs)
+        turns_record(message=message)
+        return message
 
 
 class FaqEntryFactory(factory.django.DjangoModelFactory):

@@ -15,7 +15,9 @@ from backoffice.spreadsheets import FORMULA_PREFIXES, neutralise_cell
 from chats.choices import ConversationStatus, ExportFormat, ExportKind, ExportStatus
 from chats.models import Conversation, Export, Message
 from chats.services.exports import export_run, exports_delete_expired, row_formatter, write_csv
+from chats.services.turns import turns_rebuild
 from chats.tasks import export_run_task, exports_delete_expired_task
+from chats.turns import ConversationFilter
 from tests.agents.factories import AgentFactory
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.conftest import client_for
@@ -321,6 +323,7 @@ def _bulk_messages(shop, count: int) -> None:
         ],
         batch_size=2000,
     )
+    turns_rebuild(conversations=ConversationFilter(shop_ids=[shop.pk]))
 
 
 def _peak_bytes(shop, owner) -> tuple[int, int]:

@@ -1,11 +1,18 @@
 """chats.turns: turns and responses per DESIGN.md, checked against hand-computed chats on SQLite and PostgreSQL."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chats.choices import ConversationStatus
-from chats.models import Conversation
+from chats.models import Conversation, Message, Turn
+from chats.selectors import turns_out_of_sync
+from chats.services.turns import turns_rebuild
 from chats.turns import ConversationFilter, conversation_summary_sql, fetch_dicts, turn_rows_sql
 from tests.agents.factories import AgentFactory
 from tests.chats.factories import ConversationFactory, MessageFactory
@@ -178,3 +185,89 @@ def test_plan_reaches_messages_by_conversation_index_not_a_table_scan(shop):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(r[0] for r in cursor.fetchall())
     assert "Index Cond: (conversation_id = c.id)" in plan
+
+
+# --- stored turns (chats.services.turns) ---------------------------------------------------------------------------
+
+STREAM = ["buyer", "agent", "bot", "system", "official"]
+
+
+def stored_turns(conversation):
+    return [
+        (t.number, t.started_at, t.responded_at, t.responder_sender, t.responder_agent_id, t.response_seconds)
+        for t in Turn.objects.filter(conversation=conversation).order_by("number")
+    ]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.integers(0, 600), st.sampled_from(STREAM), st.booleans()), min_size=1, max_size=12))
+def test_recorded_turns_equal_the_definition_whatever_the_order_messages_arrive_in(shop, steps):
+    """Messages written one by one, in any order of ``sent_at`` (late and history writes included), leave the
+    stored turns exactly as ``turn_rows_sql`` computes them from all the messages."""
+    agent = AgentFactory(shop=shop)
+    conversation = ConversationFactory(shop=shop, started_at=T0)
+    for offset, sender, auto in steps:
+        MessageFactory(  # the factory records the turns, as every writer of messages does
+            conversation=conversation,
+            sender=sender,
+            agent=agent if sender == "agent" else None,
+            is_auto_reply=auto and sender == "agent",
+            sent_at=T0 + timedelta(seconds=offset),
+        )
+    assert turns_out_of_sync(conversations=ConversationFilter(conversation_ids=[conversation.pk])) == []
+    numbers = [number for number, *_ in stored_turns(conversation)]
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_a_message_written_before_the_end_of_the_stream_renumbers_the_turns(shop):
+    agent = AgentFactory(shop=shop)
+    conversation = chat(shop, [(0, "buyer"), (30, "agent"), (100, "buyer"), (160, "agent")], agent=agent)
+    assert [(n, s) for n, _, _, s, _, _ in stored_turns(conversation)] == [(1, "agent"), (2, "agent")]
+    MessageFactory(conversation=conversation, sender="agent", agent=agent, sent_at=T0 + timedelta(seconds=10))
+    MessageFactory(conversation=conversation, sender="buyer", sent_at=T0 + timedelta(seconds=20))
+    # buyer 0 | agent 10 (10 s) | buyer 20 | agent 30 (10 s) | buyer 100 | agent 160 (60 s)
+    assert [(n, seconds) for n, *_, seconds in stored_turns(conversation)] == [(1, 10.0), (2, 10.0), (3, 60.0)]
+
+
+def test_turns_rebuild_derives_the_turns_of_bulk_written_messages_and_is_idempotent(shop):
+    agent = AgentFactory(shop=shop)
+    conversation = ConversationFactory(shop=shop, started_at=T0)
+    Message.objects.bulk_create(
+        [
+            Message(conversation=conversation, sender="buyer", body="?", sent_at=T0),
+            Message(
+                conversation=conversation, sender="agent", agent=agent, body="!", sent_at=T0 + timedelta(seconds=42)
+            ),
+            Message(conversation=conversation, sender="buyer", body="?", sent_at=T0 + timedelta(seconds=50)),
+        ]
+    )
+    assert turns_out_of_sync() == [conversation.pk]  # bulk writes skip turns_record ...
+    for _ in range(2):  # ... until their writer rebuilds them, as often as it likes
+        assert turns_rebuild(conversations=ConversationFilter(shop_ids=[shop.pk])) == 2
+    assert turns_out_of_sync() == []
+    assert [(n, sender, agent_id, seconds) for n, _, _, sender, agent_id, seconds in stored_turns(conversation)] == [
+        (1, "agent", agent.pk, 42.0),
+        (2, "", None, None),
+    ]
+
+
+def test_system_official_and_auto_reply_messages_write_no_turn(shop):
+    agent = AgentFactory(shop=shop)
+    conversation = chat(shop, [(0, "system"), (5, "official"), (10, "agent", "auto")], agent=agent)
+    assert stored_turns(conversation) == []
+
+
+def test_rebuild_turns_command_checks_and_repairs(shop):
+    conversation = ConversationFactory(shop=shop, started_at=T0)
+    Message.objects.bulk_create([Message(conversation=conversation, sender="buyer", body="?", sent_at=T0)])
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("rebuild_turns", "--check", "--shop", str(shop.pk), stdout=out)
+    assert exit_.value.code == 1
+    assert f"1 conversation(s) with turns out of date: [{conversation.pk}]" in out.getvalue()
+    call_command("rebuild_turns", stdout=out)
+    assert "1 turns stored" in out.getvalue()
+    call_command("rebuild_turns", "--check", stdout=out)
+    assert "0 conversation(s)" in out.getvalue()
+    with pytest.raises(CommandError, match="No shop with id 999999"):
+        call_command("rebuild_turns", "--shop", "999999")

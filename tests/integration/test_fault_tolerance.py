@@ -23,7 +23,9 @@ from openpyxl import load_workbook
 from backoffice.celery import app as celery_app
 from chats.choices import ExportFormat, ExportKind, ExportStatus, NotificationKind, Sender
 from chats.models import Conversation, Export, FollowUpTask, Message, Notification
+from chats.services.turns import turns_rebuild
 from chats.tasks import export_run_task, task_reminders_deliver_task
+from chats.turns import ConversationFilter
 from evaluations.choices import InviteChannel
 from evaluations.models import DailyMetric, InviteDecision, RatingInvite
 from evaluations.services import daily_metrics_rollup
@@ -86,6 +88,7 @@ def _world():
             )
         )
     Message.objects.bulk_create(messages, batch_size=5000)
+    turns_rebuild(conversations=ConversationFilter(shop_ids=[shop.pk]))
     now = timezone.now()
     invited = Conversation.objects.bulk_create(
         [
