@@ -45,12 +45,17 @@ class ReceptionTier(models.TextChoices):
     FROM_10000 = ">=10000", _("10,000 or more chats a day")
 
 
+# Floors of the reception tiers, highest first (DESIGN.md: ``<100``, ``100-999``, ``1000-9999``, ``>=10000``).
+RECEPTION_TIER_FLOORS = (
+    (10_000, ReceptionTier.FROM_10000),
+    (1_000, ReceptionTier.FROM_1000),
+    (100, ReceptionTier.FROM_100),
+)
+
+
 def reception_tier(volume: float) -> str:
-    """The tier of a daily average reception volume (DESIGN.md: ``<100``, ``100-999``, ``1000-9999``, ``>=10000``)."""
-    if volume >= 10_000:
-        return ReceptionTier.FROM_10000.value
-    if volume >= 1_000:
-        return ReceptionTier.FROM_1000.value
-    if volume >= 100:
-        return ReceptionTier.FROM_100.value
+    """The tier of a daily average reception volume (``RECEPTION_TIER_FLOORS``, else under 100)."""
+    for floor, tier in RECEPTION_TIER_FLOORS:
+        if volume >= floor:
+            return tier.value
     return ReceptionTier.UNDER_100.value

@@ -20,7 +20,7 @@ from chats.services.turns import turns_record
 from shops.models import Shop
 
 from .choices import INVITE_VALIDITY_HOURS, InviteChannel, InviteStatus
-from .metrics import daily_metric_values
+from .metrics import daily_metric_statements
 from .models import DailyMetric, Evaluation, InviteDecision, RatingInvite
 from .random_source import random_source
 
@@ -172,31 +172,20 @@ def daily_metrics_rollup(*, day: date, shop_ids: Iterable[int] | None = None, no
     ``evaluations.metrics.rollup``), so a re-run with the same data writes identical rows. Returns the rows written.
     """
     ids = None if shop_ids is None else sorted(set(shop_ids))
+    now = now or timezone.now()
     _lock_day(day)
-    rows = daily_metric_values(day=day, shop_ids=ids, now=now)
     stale = DailyMetric.objects.filter(date=day)
     if ids is not None:
         stale = stale.filter(shop_id__in=ids)
+    # The stored rows of D-6..D-1 feed the 7-day figures; D's own rows are replaced, so they are deleted first.
     stale.delete()
-    _insert(rows)
-    return len(rows)
-
-
-def _insert(rows: list[dict]) -> None:
-    """``bulk_create``, with ``COPY`` on PostgreSQL (several times faster for a day of every shop)."""
-    if connection.vendor != "postgresql":
-        DailyMetric.objects.bulk_create([DailyMetric(**values) for values in rows], batch_size=500)
-        return
-    fields = [field for field in DailyMetric._meta.concrete_fields if not field.primary_key]
-    defaults = {field.attname: field.get_default() for field in fields}
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {quote(DailyMetric._meta.db_table)} ({columns}) FROM STDIN") as copy,
-    ):
-        for values in rows:
-            copy.write_row([values.get(name, default) for name, default in defaults.items()])
+    written = 0
+    table = connection.ops.quote_name(DailyMetric._meta.db_table)
+    with connection.cursor() as cursor:
+        for sql, columns, params in daily_metric_statements(day=day, shop_ids=ids, now=now):
+            cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) {sql}", params)  # noqa: S608
+            written += cursor.rowcount
+    return written
 
 
 def daily_metrics_rollup_nightly(*, days_ago: int, now: datetime | None = None) -> int:

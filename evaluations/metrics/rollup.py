@@ -5,14 +5,12 @@ Read-only: :func:`daily_metric_values` returns the ``DailyMetric`` values of one
 with them in one transaction.
 
 How it runs: shops are grouped by time zone, since a shop's day D is its own local day (``[00:00 D, 00:00 D+1)``
-in its zone, DST included). Per time zone, five set-based statements, whatever the number of shops:
-
-1. conversations and turns (one statement: ``chats.turns`` once, as a CTE, aggregated per shop, agent, group,
-   phase and served-by with ``UNION ALL``);
-2. ratings; 3. after-sales seekers; 4. after-sales events; 5. reception volume (30 days);
-
-then one statement for the 7-day figures of every shop (badge, stars) from the stored rows of D-6..D-1. Python only
-merges the aggregated rows (a few per shop) and derives the rates from the counts.
+in its zone, DST included). Per time zone, one statement (:func:`daily_metric_statements`) gives every row of D:
+CTEs for the conversations of D (0/1 facts), the turns of D (the stored ``chats.Turn`` rows, which the writers of
+messages keep equal to ``chats.turns``; an index range rather than every conversation's message stream), ratings,
+after-sales seekers and events, the 30-day volume and the stored rows of D-6..D-1, aggregated per shop, agent,
+group, phase and served-by with ``UNION ALL``, and every rate, badge, star and flag derived in SQL. The service
+writes it with ``INSERT ... SELECT``: no row passes through Python.
 
 Definitions, to the letter of DESIGN.md, and the choices it leaves open:
 
@@ -52,7 +50,9 @@ Definitions, to the letter of DESIGN.md, and the choices it leaves open:
   bot_conversations_unexposed`` over bot-served conversations (the assistant wrote in them) of buyers outside the
   exposure bucket, so the two groups can be compared.
 - **Reception volume** (shop rows) = conversations started in the 30 local days before D (D excluded) / 30, the
-  same figure as ``shops.selectors.shop_daily_reception_volume``; ``reception_tier`` by ``reception_tier()``.
+  same figure as ``shops.selectors.shop_daily_reception_volume``; ``reception_tier`` by ``reception_tier()``. The
+  count is the sum of the stored shop rows of those days when all 30 were computed after their day ended, else
+  counted from the conversations (see :func:`_reception_volumes`).
 - **7-day figures**: the 3-minute counts and rating counts of D-6..D pooled (sums of the stored rows of D-6..D-1
   plus D). ``fast_response_badge``: pooled 3-minute rate >= ``METRICS_FAST_RESPONSE_BADGE_RATE`` (0.8).
   ``stars``: the first level of ``METRICS_STAR_THRESHOLDS`` whose 3-minute and satisfaction thresholds the pooled
@@ -94,12 +94,11 @@ from django.db.models import (
 from django.utils import timezone
 
 from chats.choices import Sender
-from chats.models import Conversation, Message
-from chats.turns import ConversationFilter, turn_rows_sql
+from chats.models import Conversation, Message, Turn
 from shops.choices import AfterSalesEventKind, ServicePhase
 from shops.models import AfterSalesEvent, Shop
 
-from ..choices import SATISFIED_SCORES, MetricScope, ServedBy, reception_tier
+from ..choices import RECEPTION_TIER_FLOORS, SATISFIED_SCORES, MetricScope, ReceptionTier, ServedBy
 from ..models import DailyMetric, Evaluation
 
 RESPONSE_WITHIN_SECONDS = 180
@@ -112,7 +111,6 @@ POOLED_DAYS = 7
 # closes after at most 24 idle hours, so one still producing turns two days after its start is not a real case.
 TURN_LOOKBACK = timedelta(days=2)
 
-Key = tuple  # (scope, shop_id, agent_id, group_id, phase, served_by)
 DIMENSIONS = ("scope", "shop_id", "agent_id", "group_id", "phase", "served_by")
 
 
@@ -153,7 +151,7 @@ def _fetch(sql: str, params: list) -> list[dict]:
 
 def _by_scope(source: str, measures: str, *, agent: str = "agent_id") -> str:
     """``measures`` of ``source`` per shop, agent, group, phase and served-by, as one ``UNION ALL`` (rows keyed like
-    ``Key``); ``source`` has the columns ``shop_id``, ``group_id``, ``phase``, ``served_by`` and ``agent``."""
+    ``DIMENSIONS``); ``source`` has the columns ``shop_id``, ``group_id``, ``phase``, ``served_by`` and ``agent``."""
     null_id = "CAST(NULL AS BIGINT)"
     scopes = [
         (MetricScope.SHOP, null_id, null_id, "''", "''", "shop_id", ""),
@@ -167,10 +165,6 @@ def _by_scope(source: str, measures: str, *, agent: str = "agent_id") -> str:
         f"{b} AS served_by, {measures} FROM {source} {where} GROUP BY {group_by}"
         for scope, a, g, p, b, group_by, where in scopes
     )
-
-
-def _key(row: dict) -> Key:
-    return (row["scope"], row["shop_id"], row["agent_id"], row["group_id"], row["phase"] or "", row["served_by"] or "")
 
 
 def _served_by():
@@ -283,7 +277,9 @@ TURN_MEASURES = {
 }
 
 
-MEASURE_GROUPS = (CONVERSATION_MEASURES, FIRST_TURN_MEASURES, TURN_MEASURES)
+RATING_MEASURES = {"ratings": "COUNT(*)", "satisfied_ratings": "SUM(satisfied)"}
+
+MEASURE_GROUPS = (CONVERSATION_MEASURES, FIRST_TURN_MEASURES, TURN_MEASURES, RATING_MEASURES)
 
 
 def _columns(own: dict[str, str]) -> str:
@@ -293,73 +289,49 @@ def _columns(own: dict[str, str]) -> str:
     )
 
 
-def _conversations_and_turns(shop_ids: list[int], day: LocalDay, now: datetime) -> list[dict]:
-    """Statement 1: ``chats.turns`` once for the day, aggregated for the conversations of D and the turns of D.
-
-    The aggregations (conversations of D, first turns sent in D's service hours, turns of D) share the turns CTE
-    (computed once) and come back as one ``UNION ALL``: each branch carries zeros for the other branches' measures,
-    so summing per key merges them.
-    """
-    turns_sql, turns_params = turn_rows_sql(
-        ConversationFilter(
-            shop_ids=shop_ids,
-            started_from=day.start - TURN_LOOKBACK,
-            started_before=day.end,
-            where="c.ended_at IS NULL OR c.ended_at >= %s",
-            params=[_db_datetime(day.start)],
-        )
-    )
+def _conversations_and_turns(shop_ids: list[int], day: LocalDay, now: datetime) -> tuple[list[str], str, list]:
+    """The conversations of D and the turns of D (the stored ``Turn`` rows): ``(CTEs, UNION ALL of the per-scope
+    aggregates, params)``. Each branch carries zeros for the other branches' measures, so summing per key merges
+    them."""
     facts_sql, facts_params = _conversation_facts(shop_ids, day, now).query.sql_with_params()
     hours_from, hours_to = (_db_datetime(day.at(moment)) for moment in SERVICE_HOURS)
     # Materialised so the day's turns join it by hash rather than by one primary-key lookup per turn.
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    in_shops_params: list = []
-    in_shops = _in("c.shop_id", shop_ids, in_shops_params)
-    conversation_columns = _columns(CONVERSATION_MEASURES)
-    first_turn_columns = _columns(FIRST_TURN_MEASURES)
-    turn_columns = _columns(TURN_MEASURES)
-    sql = f"""
-WITH t AS ({turns_sql}),
-conv AS ({facts_sql}),
-cs AS {materialized}(
+    params: list = [*facts_params]
+    in_shops = _in("c.shop_id", shop_ids, params)
+    params += [_db_datetime(day.start - TURN_LOOKBACK), _db_datetime(day.end), _db_datetime(day.start)]
+    params += [hours_from, hours_to]
+    turn_shops = _in("t.shop_id", shop_ids, params)
+    params += [_db_datetime(day.start), _db_datetime(day.end)]
+    ctes = [
+        f"conv AS {materialized}({facts_sql})",
+        f"""cs AS {materialized}(
     SELECT c.id, c.agent_id, c.group_id, c.phase,
            CASE WHEN c.assigned_at IS NULL THEN '{ServedBy.BOT.value}' ELSE '{ServedBy.HUMAN.value}' END AS served_by
     FROM chats_conversation c
-    WHERE {in_shops} AND c.started_at >= %s AND c.started_at < %s
-),
-ft AS (
-    SELECT t.shop_id, c.agent_id, c.group_id, c.phase, c.served_by, t.response_seconds
-    FROM t JOIN cs c ON c.id = t.conversation_id
-    WHERE t.turn_no = 1 AND t.started_at >= %s AND t.started_at < %s
-),
-dt AS (
-    SELECT t.shop_id, c.group_id, c.phase, c.served_by, t.turn_no, t.response_seconds,
-           CASE WHEN t.responded_at IS NULL THEN c.agent_id ELSE t.responder_agent_id END AS turn_agent_id
-    FROM t JOIN cs c ON c.id = t.conversation_id
-    WHERE t.started_at >= %s AND t.started_at < %s
-)
-{_by_scope("conv", conversation_columns)}
-UNION ALL
-{_by_scope("ft", first_turn_columns)}
-UNION ALL
-{_by_scope("dt", turn_columns, agent="turn_agent_id")}
-"""  # noqa: S608 -- constant identifiers and compiled ORM SQL; values are params
-    params = [
-        *turns_params,
-        *facts_params,
-        *in_shops_params,
-        _db_datetime(day.start - TURN_LOOKBACK),
-        _db_datetime(day.end),
-        hours_from,
-        hours_to,
-        _db_datetime(day.start),
-        _db_datetime(day.end),
+    WHERE {in_shops} AND c.started_at >= %s AND c.started_at < %s AND (c.ended_at IS NULL OR c.ended_at >= %s)
+)""",
+        f"""dt AS {materialized}(
+    SELECT t.shop_id, c.agent_id, c.group_id, c.phase, c.served_by, t.number AS turn_no, t.response_seconds,
+           CASE WHEN t.responded_at IS NULL THEN c.agent_id ELSE t.responder_agent_id END AS turn_agent_id,
+           CASE WHEN t.number = 1 AND t.started_at >= %s AND t.started_at < %s THEN 1 ELSE 0 END AS in_hours
+    FROM {Turn._meta.db_table} t JOIN cs c ON c.id = t.conversation_id
+    WHERE {turn_shops} AND t.started_at >= %s AND t.started_at < %s
+)""",
+        "ft AS (SELECT * FROM dt WHERE in_hours = 1)",
     ]
-    return _fetch(sql, params)
+    parts = "\nUNION ALL\n".join(
+        [
+            _by_scope("conv", _columns(CONVERSATION_MEASURES)),
+            _by_scope("ft", _columns(FIRST_TURN_MEASURES)),
+            _by_scope("dt", _columns(TURN_MEASURES), agent="turn_agent_id"),
+        ]
+    )
+    return ctes, parts, params
 
 
-def _ratings(shop_ids: list[int], day: LocalDay) -> list[dict]:
-    """Statement 2: ratings of D (invite sent on D, or a self rating of a conversation that ended on D)."""
+def _ratings(shop_ids: list[int], day: LocalDay) -> tuple[str, list]:
+    """Ratings of D (invite sent on D, or a self rating of a conversation that ended on D), one row each."""
     columns = {
         "shop_id": F("conversation__shop_id"),
         "agent_id": F("conversation__agent_id"),
@@ -381,13 +353,12 @@ def _ratings(shop_ids: list[int], day: LocalDay) -> list[dict]:
         conversation__ended_at__lt=day.end,
         conversation__started_at__lt=day.end,
     )
-    base_sql, params = invited.values(**columns).union(unprompted.values(**columns), all=True).query.sql_with_params()
-    measures = "COUNT(*) AS ratings, SUM(satisfied) AS satisfied_ratings"
-    return _fetch(f"WITH r AS ({base_sql})\n{_by_scope('r', measures)}", list(params))
+    sql, params = invited.values(**columns).union(unprompted.values(**columns), all=True).query.sql_with_params()
+    return sql, list(params)
 
 
-def _resolution_seekers(shop_ids: list[int], day: LocalDay) -> dict[int, int]:
-    """Statement 3: S, distinct buyers per shop with an after-sales chat, refund request or complaint on D."""
+def _resolution_seekers(shop_ids: list[int], day: LocalDay) -> tuple[str, list]:
+    """S per shop: distinct buyers with an after-sales chat, refund request or complaint on D."""
     chats = Conversation.objects.filter(
         shop_id__in=shop_ids, phase=ServicePhase.AFTER_SALES, started_at__gte=day.start, started_at__lt=day.end
     ).values("shop_id", "buyer_id")
@@ -403,11 +374,11 @@ def _resolution_seekers(shop_ids: list[int], day: LocalDay) -> dict[int, int]:
         "SELECT shop_id, COUNT(DISTINCT buyer_id) AS seekers "  # noqa: S608 -- compiled ORM SQL; values are params
         f"FROM ({chats_sql} UNION ALL {requests_sql}) s GROUP BY shop_id"
     )
-    return {row["shop_id"]: row["seekers"] for row in _fetch(sql, [*chats_params, *requests_params])}
+    return sql, [*chats_params, *requests_params]
 
 
-def _after_sales_events(shop_ids: list[int], day: LocalDay) -> dict[int, dict]:
-    """Statement 4: P (consultations by recent contacts), Disp and Comp per shop on D."""
+def _after_sales_events(shop_ids: list[int], day: LocalDay) -> tuple[str, list]:
+    """P (consultations by recent contacts), Disp and Comp per shop on D."""
     recent_contact = Conversation.objects.filter(
         shop_id=OuterRef("shop_id"),
         buyer_id=OuterRef("buyer_id"),
@@ -428,32 +399,56 @@ def _after_sales_events(shop_ids: list[int], day: LocalDay) -> dict[int, dict]:
             complaint_interventions=Count("pk", filter=Q(kind=AfterSalesEventKind.COMPLAINT_INTERVENTION)),
         )
     )
-    return {row.pop("shop_id"): row for row in rows}
+    sql, params = rows.query.sql_with_params()
+    return sql, list(params)
 
 
-def _reception_volumes(shop_ids: list[int], day: LocalDay) -> dict[int, int]:
-    """Statement 5: conversations started in the 30 local days before D, per shop."""
-    rows = (
-        Conversation.objects.filter(
-            shop_id__in=shop_ids, started_at__gte=day.at(time.min, days=-VOLUME_DAYS), started_at__lt=day.start
-        )
-        .order_by()
-        .values("shop_id")
-        .annotate(started=Count("pk"))
-    )
-    return {row["shop_id"]: row["started"] for row in rows}
+def _reception_volumes(shop_ids: list[int], day: LocalDay) -> tuple[str, list]:
+    """Conversations started in the 30 local days before D, per shop (columns ``shop_id, started``).
+
+    Read from the stored shop rows of those days, whose ``conversations`` is that count, when all 30 were computed
+    after their day had ended (a day's conversations are all there once it is over); a shop without them is
+    counted from its conversations (an index range per shop). Runs in date order (backfills, the nightly run) keep
+    the stored rows complete, so the count is rarely needed.
+    """
+    params: list = []  # in the order of the placeholders in the text
+    bounds = ", ".join(["(%s, %s)"] * VOLUME_DAYS)
+    for back in range(VOLUME_DAYS, 0, -1):
+        params += [
+            connection.ops.adapt_datefield_value(day.day - timedelta(days=back)),
+            _db_datetime(day.at(time.min, days=1 - back)),  # the end of that day
+        ]
+    stored_shops = _in("m.shop_id", shop_ids, params)
+    params += [_db_datetime(day.at(time.min, days=-VOLUME_DAYS)), _db_datetime(day.start), VOLUME_DAYS]
+    counted_shops = _in("s.id", shop_ids, params)
+    sql = f"""WITH volume_days(day, ends) AS (VALUES {bounds}),
+stored AS (
+    SELECT m.shop_id, COUNT(*) AS days, SUM(m.conversations) AS started
+    FROM {DailyMetric._meta.db_table} m JOIN volume_days b ON b.day = m.date AND m.computed_at >= b.ends
+    WHERE m.scope = '{MetricScope.SHOP.value}' AND {stored_shops}
+    GROUP BY m.shop_id
+)
+SELECT s.id AS shop_id, COALESCE(stored.started, (
+    SELECT COUNT(*) FROM chats_conversation c WHERE c.shop_id = s.id AND c.started_at >= %s AND c.started_at < %s
+)) AS started
+FROM {Shop._meta.db_table} s LEFT JOIN stored ON stored.shop_id = s.id AND stored.days = %s
+WHERE {counted_shops}"""
+    return sql, params
 
 
 POOLED_COUNTS = ("first_turns_in_hours", "first_turns_answered_3m", "ratings", "satisfied_ratings")
 
 
-def _previous_days(shop_ids: list[int] | None, day: date) -> dict[Key, dict]:
-    """The pooled counts of D-6..D-1 from the stored rows, per row key (one statement for every shop)."""
-    rows = DailyMetric.objects.filter(date__gte=day - timedelta(days=POOLED_DAYS - 1), date__lt=day)
-    if shop_ids is not None:
-        rows = rows.filter(shop_id__in=shop_ids)
-    rows = rows.order_by().values(*DIMENSIONS).annotate(**{name: Sum(name) for name in POOLED_COUNTS})
-    return {_key(row): row for row in rows}
+def _previous_days(shop_ids: list[int], day: date) -> tuple[str, list]:
+    """The pooled counts of D-6..D-1 from the stored rows, per row key."""
+    rows = (
+        DailyMetric.objects.filter(date__gte=day - timedelta(days=POOLED_DAYS - 1), date__lt=day, shop_id__in=shop_ids)
+        .order_by()
+        .values(*DIMENSIONS)
+        .annotate(**{name: Sum(name) for name in POOLED_COUNTS})
+    )
+    sql, params = rows.query.sql_with_params()
+    return sql, list(params)
 
 
 def rate(numerator, denominator) -> float | None:
@@ -474,109 +469,165 @@ def star_level(response_rate_3m_7d: float | None, satisfaction_rate_7d: float | 
     return 3
 
 
-def _derive(values: dict, *, satisfaction_final: bool) -> dict:
-    """Rates from counts, the 7-day badge and stars, and ``final``."""
-    values["response_rate_3m"] = rate(values["first_turns_answered_3m"], values["first_turns_in_hours"])
-    values["avg_response_seconds"] = rate(values["response_seconds_total"], values["responded_turns"])
-    values["avg_first_response_seconds"] = rate(values["first_response_seconds_total"], values["first_responses"])
-    values["satisfaction_rate"] = rate(values["satisfied_ratings"], values["ratings"])
-    repeated = rate(values["fcr_repeated"], values["fcr_services"])
-    values["fcr_3d"] = None if repeated is None else 1 - repeated
-    values["transfer_rate"] = rate(values["transfer_requests"], values["transfer_entry_shown"])
-    values["transfer_rate_unexposed"] = rate(
-        values["transfer_requests_unexposed"], values["bot_conversations_unexposed"]
+# --- the statement ------------------------------------------------------------------------------------------------
+# Every figure of a row is derived in SQL, to the letter of ``rate`` (``numerator / denominator`` in IEEE doubles,
+# NULL when the denominator is 0), ``star_level``, ``reception_tier`` and the module doc, so the rollup writes with
+# ``INSERT ... SELECT`` and no row passes through Python.
+
+COUNTS = tuple(name for group in MEASURE_GROUPS for name in group)
+
+
+def _double(expr: str) -> str:
+    kind = "DOUBLE PRECISION" if connection.vendor == "postgresql" else "REAL"
+    return f"CAST({expr} AS {kind})"
+
+
+def _rate_sql(numerator: str, denominator: str) -> str:
+    return f"CASE WHEN {denominator} > 0 THEN {_double(numerator)} / {denominator} END"
+
+
+def _stars_sql(response_rate: str, satisfaction_rate: str, params: list) -> str:
+    ladder = []
+    for level in settings.METRICS_STAR_THRESHOLDS:
+        ladder.append(f"WHEN {response_rate} >= %s AND {satisfaction_rate} >= %s THEN %s")
+        params += [float(level["response_rate_3m"]), float(level["satisfaction_rate"]), int(level["stars"])]
+    return f"CASE {' '.join(ladder)} ELSE 3 END"
+
+
+def _tier_sql(volume: str, params: list) -> str:
+    ladder = []
+    for floor, tier in RECEPTION_TIER_FLOORS:
+        ladder.append(f"WHEN {volume} >= %s THEN %s")
+        params += [floor, tier.value]
+    params.append(ReceptionTier.UNDER_100.value)
+    return f"CASE {' '.join(ladder)} ELSE %s END"
+
+
+def _zone_statement(shop_ids: list[int], day: LocalDay, now: datetime) -> tuple[str, list[str], list]:
+    """One SELECT giving the ``DailyMetric`` rows of D for shops of one time zone: ``(sql, columns, params)``, the
+    columns named by attribute."""
+    ctes, parts, params = _conversations_and_turns(shop_ids, day, now)
+    for name, (sql, part_params) in (
+        ("r", _ratings(shop_ids, day)),
+        ("seek", _resolution_seekers(shop_ids, day)),
+        ("ev", _after_sales_events(shop_ids, day)),
+        ("vol", _reception_volumes(shop_ids, day)),
+        ("prev", _previous_days(shop_ids, day.day)),
+    ):
+        ctes.append(f"{name} AS ({sql})")
+        params += part_params
+    zeros = ", ".join(f"0 AS {name}" for name in COUNTS)
+    shop_scope = MetricScope.SHOP.value
+    # Every shop has its shop row, even on a day without chats.
+    every_shop = (
+        f"SELECT '{shop_scope}' AS scope, s.id AS shop_id, NULL AS agent_id, NULL AS group_id, '' AS phase, "
+        f"'' AS served_by, {zeros} FROM {Shop._meta.db_table} s WHERE {_in('s.id', shop_ids, [])}"
     )
-    values["response_rate_3m_7d"] = rate(values["first_turns_answered_3m_7d"], values["first_turns_in_hours_7d"])
-    values["satisfaction_rate_7d"] = rate(values["satisfied_ratings_7d"], values["ratings_7d"])
-    badge_rate = values["response_rate_3m_7d"]
-    values["fast_response_badge"] = badge_rate is not None and badge_rate >= settings.METRICS_FAST_RESPONSE_BADGE_RATE
-    values["stars"] = star_level(values["response_rate_3m_7d"], values["satisfaction_rate_7d"])
-    values["satisfaction_final"] = satisfaction_final
-    open_conversations = values.pop("open_conversations")
-    values["fcr_final"] = values["fcr_open"] == 0 and open_conversations == 0
-    values["final"] = values["satisfaction_final"] and values["fcr_final"]
-    return values
+    ratings = _by_scope("r", _columns(RATING_MEASURES))
+    ctes.append(f"parts AS (\n{parts}\nUNION ALL\n{ratings}\nUNION ALL\n{every_shop})")
+    params += shop_ids
+    dimensions = ", ".join(DIMENSIONS)
+    sums = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in COUNTS)
+    ctes.append(f"k AS (SELECT {dimensions}, {sums} FROM parts GROUP BY {dimensions})")
+    pooled = ", ".join(f"k.{name} + COALESCE(p.{name}, 0) AS {name}_7d" for name in POOLED_COUNTS)
+    ctes.append(
+        f"""w AS (
+    SELECT k.*, {pooled},
+           COALESCE(seek.seekers, 0) AS seekers_,
+           COALESCE(ev.platform_consultations, 0) AS consultations_, COALESCE(ev.disputes, 0) AS disputes_,
+           COALESCE(ev.complaint_interventions, 0) AS interventions_, COALESCE(vol.started, 0) AS started_30d_
+    FROM k
+    LEFT JOIN prev p ON p.scope = k.scope AND p.shop_id = k.shop_id
+        AND COALESCE(p.agent_id, 0) = COALESCE(k.agent_id, 0) AND COALESCE(p.group_id, 0) = COALESCE(k.group_id, 0)
+        AND p.phase = k.phase AND p.served_by = k.served_by
+    LEFT JOIN seek ON k.scope = '{shop_scope}' AND seek.shop_id = k.shop_id
+    LEFT JOIN ev ON k.scope = '{shop_scope}' AND ev.shop_id = k.shop_id
+    LEFT JOIN vol ON k.scope = '{shop_scope}' AND vol.shop_id = k.shop_id
+)"""
+    )
+    satisfaction_final = bool(now >= day.at(time.min, days=2))
+    shop_row = f"w.scope = '{shop_scope}'"
+    lost = _double("w.consultations_ + w.disputes_ + w.interventions_")
+    resolution = f"1 - {lost} / w.seekers_"
+    rate_7d = _rate_sql("w.first_turns_answered_3m_7d", "w.first_turns_in_hours_7d")
+    satisfaction_7d = _rate_sql("w.satisfied_ratings_7d", "w.ratings_7d")
+    volume = f"{_double('w.started_30d_')} / {VOLUME_DAYS}"
+    fcr_final = "(w.fcr_open = 0 AND w.open_conversations = 0)"
+    badge_rate = float(settings.METRICS_FAST_RESPONSE_BADGE_RATE)
+    select_params: list = []
+
+    def param(value) -> str:
+        select_params.append(value)
+        return "%s"
+
+    columns: list[tuple[str, str]] = [
+        ("w.shop_id", "shop_id"),
+        (param(connection.ops.adapt_datefield_value(day.day)), "date"),
+        *((f"w.{name}", name) for name in DIMENSIONS if name != "shop_id"),
+        (param(_db_datetime(now)), "computed_at"),
+        *((f"w.{name}", name) for name in COUNTS if name != "open_conversations"),
+        (_rate_sql("w.first_turns_answered_3m", "w.first_turns_in_hours"), "response_rate_3m"),
+        (_rate_sql("w.response_seconds_total", "w.responded_turns"), "avg_response_seconds"),
+        (_rate_sql("w.first_response_seconds_total", "w.first_responses"), "avg_first_response_seconds"),
+        (_rate_sql("w.satisfied_ratings", "w.ratings"), "satisfaction_rate"),
+        (f"CASE WHEN w.fcr_services > 0 THEN 1 - {_double('w.fcr_repeated')} / w.fcr_services END", "fcr_3d"),
+        (_rate_sql("w.transfer_requests", "w.transfer_entry_shown"), "transfer_rate"),
+        (_rate_sql("w.transfer_requests_unexposed", "w.bot_conversations_unexposed"), "transfer_rate_unexposed"),
+        *((f"w.{name}_7d", f"{name}_7d") for name in POOLED_COUNTS),
+        (rate_7d, "response_rate_3m_7d"),
+        (satisfaction_7d, "satisfaction_rate_7d"),
+        (f"CASE WHEN {rate_7d} >= {param(badge_rate)} THEN TRUE ELSE FALSE END", "fast_response_badge"),
+        (_stars_sql(rate_7d, satisfaction_7d, select_params), "stars"),
+        (param(satisfaction_final), "satisfaction_final"),
+        (fcr_final, "fcr_final"),
+        (f"({param(satisfaction_final)} AND {fcr_final})", "final"),
+        (f"CASE WHEN {shop_row} THEN w.seekers_ ELSE 0 END", "resolution_seekers"),
+        (f"CASE WHEN {shop_row} THEN w.consultations_ ELSE 0 END", "platform_consultations"),
+        (f"CASE WHEN {shop_row} THEN w.disputes_ ELSE 0 END", "disputes"),
+        (f"CASE WHEN {shop_row} THEN w.interventions_ ELSE 0 END", "complaint_interventions"),
+        (
+            f"CASE WHEN {shop_row} AND w.seekers_ > 0 THEN CASE WHEN {resolution} < 0 THEN 0.0 "
+            f"WHEN {resolution} > 1 THEN 1.0 ELSE {resolution} END END",
+            "resolution_rate",
+        ),
+        (f"CASE WHEN {shop_row} THEN {volume} END", "reception_volume"),
+        (f"CASE WHEN {shop_row} THEN {_tier_sql(volume, select_params)} ELSE '' END", "reception_tier"),
+    ]
+    with_clause = ",\n".join(ctes)
+    select = ",\n       ".join(f"{expr} AS {name}" for expr, name in columns)
+    sql = f"WITH {with_clause}\nSELECT {select}\nFROM w"  # noqa: S608 -- identifiers and compiled ORM SQL; params
+    return sql, [name for _, name in columns], [*params, *select_params]
 
 
-ZERO_COUNTS = (
-    *CONVERSATION_MEASURES,
-    *FIRST_TURN_MEASURES,
-    *TURN_MEASURES,
-    "ratings",
-    "satisfied_ratings",
-    "resolution_seekers",
-    "platform_consultations",
-    "disputes",
-    "complaint_interventions",
-)
-
-
-def _resolution(values: dict, seekers: int, events: dict) -> None:
-    values["resolution_seekers"] = seekers
-    values.update(events)
-    lost = values["platform_consultations"] + values["disputes"] + values["complaint_interventions"]
-    values["resolution_rate"] = min(1.0, max(0.0, 1 - lost / seekers)) if seekers else None
-
-
-def _zone_rows(shop_ids: list[int], day: LocalDay, now: datetime, previous: dict[Key, dict]) -> list[dict]:
-    merged: dict[Key, dict] = defaultdict(lambda: dict.fromkeys(ZERO_COUNTS, 0))
-    for shop_id in shop_ids:  # every shop has its shop row, even on a day without chats
-        merged[(MetricScope.SHOP.value, shop_id, None, None, "", "")]
-    for row in [*_conversations_and_turns(shop_ids, day, now), *_ratings(shop_ids, day)]:
-        values = merged[_key(row)]
-        for name, value in row.items():
-            if name not in DIMENSIONS:
-                values[name] += value or 0
-    seekers = _resolution_seekers(shop_ids, day)
-    events = _after_sales_events(shop_ids, day)
-    volumes = _reception_volumes(shop_ids, day)
-    satisfaction_final = now >= day.at(time.min, days=2)
-    no_events = {"platform_consultations": 0, "disputes": 0, "complaint_interventions": 0}
-    rows = []
-    for key, values in merged.items():
-        scope, shop_id, agent_id, group_id, phase, served_by = key
-        before = previous.get(key, {})
-        for name in POOLED_COUNTS:
-            values[f"{name}_7d"] = values[name] + (before.get(name) or 0)
-        values["resolution_rate"] = None
-        if scope == MetricScope.SHOP:
-            _resolution(values, seekers.get(shop_id, 0), events.get(shop_id, no_events))
-            values["reception_volume"] = volumes.get(shop_id, 0) / VOLUME_DAYS
-            values["reception_tier"] = reception_tier(values["reception_volume"])
-        values["response_seconds_total"] = float(values["response_seconds_total"])
-        values["first_response_seconds_total"] = float(values["first_response_seconds_total"])
-        _derive(values, satisfaction_final=satisfaction_final)
-        rows.append(
-            {
-                "shop_id": shop_id,
-                "date": day.day,
-                "scope": scope,
-                "agent_id": agent_id,
-                "group_id": group_id,
-                "phase": phase,
-                "served_by": served_by,
-                "computed_at": now,
-                **values,
-            }
-        )
-    return rows
-
-
-def daily_metric_values(*, day: date, shop_ids=None, now: datetime | None = None) -> list[dict]:
-    """The ``DailyMetric`` field values (by attribute name) of the shop-local day ``day`` for ``shop_ids``
-    (``None``: every shop), one dict per row."""
-    now = now or timezone.now()
-    shop_ids = None if shop_ids is None else list(shop_ids)  # read once: a generator would be empty the second time
+def _zones(shop_ids: list[int] | None) -> dict[str, list[int]]:
     shops = Shop.objects.order_by("pk")
     if shop_ids is not None:
         shops = shops.filter(pk__in=shop_ids)
     zones: dict[str, list[int]] = defaultdict(list)
     for shop_id, zone in shops.values_list("pk", "timezone"):
         zones[zone].append(shop_id)
-    previous = _previous_days(shop_ids, day)
+    return zones
+
+
+def daily_metric_statements(*, day: date, shop_ids=None, now: datetime) -> list[tuple[str, list[str], list]]:
+    """The SELECTs (one per time zone) giving the ``DailyMetric`` rows of the shop-local day ``day`` for
+    ``shop_ids`` (``None``: every shop): ``(sql, columns, params)``."""
+    shop_ids = None if shop_ids is None else list(shop_ids)  # read once: a generator would be empty the second time
+    return [_zone_statement(ids, LocalDay(day, ZoneInfo(zone)), now) for zone, ids in _zones(shop_ids).items()]
+
+
+BOOLEANS = ("fast_response_badge", "satisfaction_final", "fcr_final", "final")
+
+
+def daily_metric_values(*, day: date, shop_ids=None, now: datetime | None = None) -> list[dict]:
+    """The ``DailyMetric`` field values (by attribute name) of the shop-local day ``day`` for ``shop_ids``
+    (``None``: every shop), one dict per row."""
+    now = now or timezone.now()
     rows: list[dict] = []
-    for zone, ids in zones.items():
-        rows.extend(_zone_rows(ids, LocalDay(day, ZoneInfo(zone)), now, previous))
+    for sql, _names, params in daily_metric_statements(day=day, shop_ids=shop_ids, now=now):
+        for values in _fetch(sql, params):
+            values.update(date=day, computed_at=now, **{name: bool(values[name]) for name in BOOLEANS})
+            rows.append(values)
     return rows
 
 

@@ -291,6 +291,30 @@ def test_reception_volume_and_tier_match_the_rollout_figure():
     assert row(shop).reception_tier == "<100"
 
 
+def test_reception_volume_reads_the_stored_days_when_all_thirty_were_computed_after_they_ended():
+    """The 30-day volume sums the stored shop rows' ``conversations`` (a day's chats are all there once it is over);
+    a row computed before its day ended may be short, so that shop is counted from its chats instead."""
+    shop, other = ShopFactory(), ShopFactory()
+    for days in range(1, 31):  # stored: 4 chats a day for shop (120 in all), 2 for other, each computed next noon
+        for owner, started in ((shop, 4), (other, 2)):
+            DailyMetric.objects.create(
+                shop=owner,
+                date=D - timedelta(days=days),
+                scope=MetricScope.SHOP,
+                conversations=started,
+                computed_at=local(12, days=1 - days),
+            )
+    early = DailyMetric.objects.get(shop=other, date=D - timedelta(days=3))
+    early.computed_at = local(23, days=-3)  # during its own day: not trusted
+    early.save()
+    for days in (2, 5, 9):  # what other's chats really are: 3 in the window
+        chat(other, local(10, days=-days))
+    chat(shop, local(10, days=-1))  # not counted for shop: its stored rows are complete
+    daily_metrics_rollup(day=D, now=LATER)
+    assert row(shop).reception_volume == 120 / 30 == 4.0
+    assert row(other).reception_volume == 3 / 30 == 0.1
+
+
 def test_seven_day_badge_and_stars_pool_the_counts():
     shop = ShopFactory()
     for days in range(1, 7):  # D-6..D-1: 10 first turns in hours each, 8 answered; 4 ratings, 4 satisfied
