@@ -4,13 +4,15 @@ Read-only: :func:`daily_metric_values` returns the ``DailyMetric`` values of one
 (:func:`daily_metric_rows`, the same as unsaved rows); the service ``daily_metrics_rollup`` replaces the stored rows
 with them in one transaction.
 
-How it runs: shops are grouped by time zone, since a shop's day D is its own local day (``[00:00 D, 00:00 D+1)``
-in its zone, DST included). Per time zone, one statement (:func:`daily_metric_statements`) gives every row of D:
-CTEs for the conversations of D (0/1 facts), the turns of D (the stored ``chats.Turn`` rows, which the writers of
-messages keep equal to ``chats.turns``; an index range rather than every conversation's message stream), ratings,
-after-sales seekers and events, the 30-day volume and the stored rows of D-6..D-1, aggregated per shop, agent,
-group, phase and served-by with ``UNION ALL``, and every rate, badge, star and flag derived in SQL. The service
-writes it with ``INSERT ... SELECT``: no row passes through Python.
+How it runs: a shop's day D is its own local day (``[00:00 D, 00:00 D+1)`` in its zone, DST included). One
+statement (:func:`daily_metric_statements`) gives every row of D for every chosen shop, whatever its zone: the CTE
+``b`` holds each shop's bounds (computed in Python, per zone), and each part reads the hull of those days for the
+chosen shops (constants the planner can estimate) joined to ``b`` for the exact bounds. The parts: the conversations
+of D (0/1 facts), the turns of D (the stored ``chats.Turn`` rows, which the writers of messages keep equal to
+``chats.turns``; an index range rather than every conversation's message stream) and the ratings of D, summed per
+shop, agent, group, phase and served-by (``fine``) and then per scope; after-sales seekers and events and the 30-day
+volume per shop; the stored rows of D-6..D-1. They are added up per row key, and every rate, badge, star and flag
+is derived in SQL. The service writes it with ``INSERT ... SELECT``: no row passes through Python.
 
 Definitions, to the letter of DESIGN.md, and the choices it leaves open:
 
@@ -75,22 +77,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import (
-    Case,
-    CharField,
-    Count,
-    DateTimeField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
 from django.utils import timezone
 
 from chats.choices import Sender
@@ -99,7 +85,7 @@ from shops.choices import AfterSalesEventKind, ServicePhase
 from shops.models import AfterSalesEvent, Shop
 
 from ..choices import RECEPTION_TIER_FLOORS, SATISFIED_SCORES, MetricScope, ReceptionTier, ServedBy
-from ..models import DailyMetric, Evaluation
+from ..models import DailyMetric, Evaluation, RatingInvite
 
 RESPONSE_WITHIN_SECONDS = 180
 SERVICE_HOURS = (time(9), time(21))
@@ -137,11 +123,6 @@ def _db_datetime(value: datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _in(column: str, ids: list[int], params: list) -> str:
-    params.extend(ids)
-    return f"{column} IN ({', '.join(['%s'] * len(ids))})"
-
-
 def _fetch(sql: str, params: list) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -149,306 +130,321 @@ def _fetch(sql: str, params: list) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _by_scope(source: str, measures: str, *, agent: str = "agent_id") -> str:
-    """``measures`` of ``source`` per shop, agent, group, phase and served-by, as one ``UNION ALL`` (rows keyed like
-    ``DIMENSIONS``); ``source`` has the columns ``shop_id``, ``group_id``, ``phase``, ``served_by`` and ``agent``."""
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _shifted(column: str, delta: timedelta, params: list) -> str:
+    """SQL for ``column + delta`` (a datetime column), as the ORM writes it for each database."""
+    if connection.vendor == "sqlite":
+        params.append(round(delta.total_seconds() * 1_000_000))
+        return f"django_format_dtdelta('+', {column}, %s)"
+    params.append(delta)
+    return f"({column} + %s)"
+
+
+def _words(values) -> str:
+    """A constant list of choice values as SQL (the values are this module's own constants, never input)."""
+    return ", ".join(f"'{value}'" for value in values)
+
+
+# --- the statement ------------------------------------------------------------------------------------------------
+# One SELECT gives every row of D for every chosen shop, whatever its time zone: the CTE ``b`` holds each shop's own
+# bounds (its local day, 09:00 and 21:00, the turn lookback, the 30-day volume start), and every part joins it.
+# Values are params; the SQL text depends only on the number of shops and zones.
+
+BOUNDS = ("shop_id", "zone_no", "lo", "hi", "h9", "h21", "lookback", "volume_lo", "satisfaction_final")
+
+CONVERSATION_MEASURES = {
+    "conversations": "1",
+    "open_conversations": "is_open",
+    "fcr_services": "fcr_service",
+    "fcr_repeated": "fcr_service * fcr_followed",
+    "fcr_open": "fcr_service * fcr_window_open",
+    "transfer_entry_shown": "entry_shown",
+    "transfer_requests": "entry_requested",
+    "bot_conversations_unexposed": "unexposed_bot",
+    "transfer_requests_unexposed": "unexposed_bot * requested",
+}
+FIRST_TURN_MEASURES = {
+    "first_turns_in_hours": "1",
+    "first_turns_answered_3m": f"CASE WHEN response_seconds <= {RESPONSE_WITHIN_SECONDS} THEN 1 ELSE 0 END",
+}
+TURN_MEASURES = {
+    "responded_turns": "CASE WHEN response_seconds IS NOT NULL THEN 1 ELSE 0 END",
+    "response_seconds_total": "response_seconds",
+    "first_responses": "CASE WHEN turn_no = 1 AND response_seconds IS NOT NULL THEN 1 ELSE 0 END",
+    "first_response_seconds_total": "CASE WHEN turn_no = 1 THEN response_seconds END",
+    "unanswered_turns": "CASE WHEN response_seconds IS NULL THEN 1 ELSE 0 END",
+}
+RATING_MEASURES = {"ratings": "1", "satisfied_ratings": "satisfied"}
+MEASURE_GROUPS = (CONVERSATION_MEASURES, FIRST_TURN_MEASURES, TURN_MEASURES, RATING_MEASURES)
+COUNTS = tuple(name for group in MEASURE_GROUPS for name in group)
+# Shop rows only: after-sales seekers and events of D, and the conversations of the 30 days before it.
+SHOP_FACTS = ("seekers_", "consultations_", "disputes_", "interventions_", "started_30d_")
+POOLED_COUNTS = ("first_turns_in_hours", "first_turns_answered_3m", "ratings", "satisfied_ratings")
+PREVIOUS = tuple(f"{name}_prev" for name in POOLED_COUNTS)  # sums of the stored rows of D-6..D-1
+KEY_COLUMNS = (*COUNTS, *SHOP_FACTS, *PREVIOUS, "present")
+
+
+SECONDS = ("response_seconds_total", "first_response_seconds_total")
+
+
+def _sum(name: str) -> str:
+    """``SUM`` of a measure; a count stays an integer (PostgreSQL would widen it to ``numeric``, slow to add up)."""
+    return f"SUM({name})" if name in SECONDS else f"CAST(SUM({name}) AS INTEGER)"
+
+
+def _measures(names, given: dict[str, str]) -> str:
+    """Every branch of a UNION lists the same columns in the same order; those a branch does not give are 0."""
+    return ", ".join(f"{given.get(name, '0')} AS {name}" for name in names)
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The chosen shops and the hull of their local days, as constants the planner can estimate and use in index
+    ranges (``b`` then holds each shop's exact bounds)."""
+
+    shop_ids: tuple[int, ...]
+    lo: datetime  # the earliest local start of D
+    hi: datetime  # the latest local end of D
+
+    def where(self, shop: str, moment: str, params: list, *, lo: datetime | None = None) -> str:
+        """``shop IN (...) AND lo <= moment < hi`` (the hull; ``lo`` overrides its start)."""
+        params += [*self.shop_ids, _db_datetime(lo or self.lo), _db_datetime(self.hi)]
+        shops = ", ".join(["%s"] * len(self.shop_ids))
+        return f"{shop} IN ({shops}) AND {moment} >= %s AND {moment} < %s"
+
+
+def _first_party_is_buyer(conversation: str) -> str:
+    """The sender of the conversation's first buyer-or-agent message is the buyer (bots and system do not decide)."""
+    return (
+        f"(SELECT m.sender FROM {_table(Message)} m WHERE m.conversation_id = {conversation}.id "
+        f"AND m.sender IN ({_words([Sender.BUYER, Sender.AGENT])}) ORDER BY m.sent_at, m.id LIMIT 1) = '{Sender.BUYER}'"
+    )
+
+
+def _buyer_started(conversation: str) -> str:
+    """The buyer started the chat: they asked for a human (transfer-to-human), or wrote before any agent did. A
+    CASE, so the message lookup runs only when there was no transfer request."""
+    return (
+        f"CASE WHEN {conversation}.transfer_requested_at IS NOT NULL THEN 1 "
+        f"WHEN {_first_party_is_buyer(conversation)} THEN 1 ELSE 0 END = 1"
+    )
+
+
+def _conversations_of_day(chosen: Chosen, now: datetime, params: list) -> str:
+    """``conv``: one row per conversation of D with 0/1 facts for the conversation-based metrics. Nested CASEs are
+    evaluated in order, so the per-chat lookups run only for the chats they concern."""
+    human_after_sales = f"c.assigned_at IS NOT NULL AND c.phase = '{ServicePhase.AFTER_SALES}'"
+    repeat_until = _shifted("c.ended_at", FCR_WINDOW, params)
+    repeat = f"""EXISTS (
+        SELECT 1 FROM {_table(Conversation)} v
+        WHERE v.buyer_id = c.buyer_id AND v.shop_id = c.shop_id
+          AND v.started_at > c.ended_at AND v.started_at <= {repeat_until}
+          AND v.assigned_at IS NOT NULL AND v.phase = '{ServicePhase.AFTER_SALES}' AND {_buyer_started("v")})"""
+    bot_served = (
+        f"EXISTS (SELECT 1 FROM {_table(Message)} m WHERE m.conversation_id = c.id AND m.sender = '{Sender.BOT}')"
+    )
+    params.append(_db_datetime(now - FCR_WINDOW))
+    return f"""
+    SELECT c.id, c.shop_id, c.buyer_id, c.agent_id, c.group_id, c.phase,
+           CASE WHEN c.assigned_at IS NULL THEN '{ServedBy.BOT}' ELSE '{ServedBy.HUMAN}' END AS served_by,
+           CASE WHEN c.ended_at IS NULL THEN 1 ELSE 0 END AS is_open,
+           CASE WHEN {human_after_sales} THEN CASE WHEN {_buyer_started("c")} THEN 1 ELSE 0 END ELSE 0 END
+               AS fcr_service,
+           CASE WHEN {human_after_sales} THEN CASE WHEN {repeat} THEN 1 ELSE 0 END ELSE 0 END AS fcr_followed,
+           CASE WHEN c.ended_at IS NULL OR c.ended_at > %s THEN 1 ELSE 0 END AS fcr_window_open,
+           CASE WHEN c.transfer_entry_visible THEN 1 ELSE 0 END AS entry_shown,
+           CASE WHEN c.transfer_entry_visible AND c.transfer_requested_at IS NOT NULL THEN 1 ELSE 0 END
+               AS entry_requested,
+           CASE WHEN c.buyer_exposed THEN 0 ELSE CASE WHEN {bot_served} THEN 1 ELSE 0 END END AS unexposed_bot,
+           CASE WHEN c.transfer_requested_at IS NOT NULL THEN 1 ELSE 0 END AS requested
+    FROM {_table(Conversation)} c JOIN b ON b.shop_id = c.shop_id AND c.started_at >= b.lo AND c.started_at < b.hi
+    WHERE {chosen.where("c.shop_id", "c.started_at", params)}"""
+
+
+def _chats_with_turns(chosen: Chosen, params: list) -> str:
+    """``cs``: the conversations that can have turns on D (started up to ``TURN_LOOKBACK`` before it and not ended
+    before it), with their dimensions."""
+    in_hull = chosen.where("c.shop_id", "c.started_at", params, lo=chosen.lo - TURN_LOOKBACK)
+    params.append(_db_datetime(chosen.lo))
+    return f"""
+    SELECT c.id, c.agent_id, c.group_id, c.phase,
+           CASE WHEN c.assigned_at IS NULL THEN '{ServedBy.BOT}' ELSE '{ServedBy.HUMAN}' END AS served_by
+    FROM {_table(Conversation)} c JOIN b ON b.shop_id = c.shop_id AND c.started_at >= b.lookback
+        AND c.started_at < b.hi AND (c.ended_at IS NULL OR c.ended_at >= b.lo)
+    WHERE {in_hull} AND (c.ended_at IS NULL OR c.ended_at >= %s)"""
+
+
+def _turns_of_day(chosen: Chosen, params: list) -> str:
+    """``dt``: the stored turns that started on D, with their conversation's dimensions."""
+    return f"""
+    SELECT t.shop_id, c.agent_id, c.group_id, c.phase, c.served_by, t.number AS turn_no, t.response_seconds,
+           CASE WHEN t.responded_at IS NULL THEN c.agent_id ELSE t.responder_agent_id END AS turn_agent_id,
+           CASE WHEN t.number = 1 AND t.started_at >= b.h9 AND t.started_at < b.h21 THEN 1 ELSE 0 END AS in_hours
+    FROM {_table(Turn)} t JOIN b ON b.shop_id = t.shop_id AND t.started_at >= b.lo AND t.started_at < b.hi
+    JOIN cs c ON c.id = t.conversation_id
+    WHERE {chosen.where("t.shop_id", "t.started_at", params)}"""
+
+
+def _ratings_of_day(chosen: Chosen, params: list) -> str:
+    """``r``: the ratings of D (invite sent on D, or a self rating of a conversation that ended on D), one row each.
+    Two branches rather than one OR, so each can use its own index (the invite's send time, the chat's end)."""
+    columns = (
+        "c.shop_id, c.agent_id, c.group_id, c.phase, "
+        f"CASE WHEN c.assigned_at IS NULL THEN '{ServedBy.BOT}' ELSE '{ServedBy.HUMAN}' END AS served_by, "
+        f"CASE WHEN e.score IN ({', '.join(str(score) for score in SATISFIED_SCORES)}) THEN 1 ELSE 0 END AS satisfied"
+    )
+    params += [_db_datetime(chosen.lo), _db_datetime(chosen.hi)]
+    return f"""
+    SELECT {columns}
+    FROM {_table(RatingInvite)} i JOIN {_table(Evaluation)} e ON e.invite_id = i.id
+    JOIN {_table(Conversation)} c ON c.id = e.conversation_id
+    JOIN b ON b.shop_id = c.shop_id AND i.sent_at >= b.lo AND i.sent_at < b.hi
+    WHERE i.sent_at >= %s AND i.sent_at < %s
+    UNION ALL
+    SELECT {columns}
+    FROM {_table(Evaluation)} e JOIN {_table(Conversation)} c ON c.id = e.conversation_id
+    JOIN b ON b.shop_id = c.shop_id AND c.ended_at >= b.lo AND c.ended_at < b.hi AND c.started_at < b.hi
+    WHERE e.invite_id IS NULL"""
+
+
+def _resolution_seekers(chosen: Chosen, params: list) -> str:
+    """``seek``: S per shop, the distinct buyers with an after-sales chat, refund request or complaint on D."""
+    requests = _words([AfterSalesEventKind.REFUND_REQUEST, AfterSalesEventKind.COMPLAINT])
+    return f"""
+    SELECT shop_id, COUNT(DISTINCT buyer_id) AS seekers FROM (
+        SELECT shop_id, buyer_id FROM conv WHERE phase = '{ServicePhase.AFTER_SALES}'
+        UNION ALL
+        SELECT a.shop_id, a.buyer_id
+        FROM {_table(AfterSalesEvent)} a JOIN b ON b.shop_id = a.shop_id AND a.occurred_at >= b.lo
+            AND a.occurred_at < b.hi
+        WHERE {chosen.where("a.shop_id", "a.occurred_at", params)} AND a.kind IN ({requests})
+    ) s GROUP BY shop_id"""
+
+
+def _after_sales_events(chosen: Chosen, params: list) -> str:
+    """``ev``: P (platform consultations by buyers who started a chat with the shop in the 15 days before), Disp
+    and Comp per shop on D."""
+    contact_from = _shifted("a.occurred_at", -CONSULTATION_CONTACT_WINDOW, params)
+    in_hull = chosen.where("a.shop_id", "a.occurred_at", params)
+    recent_contact = f"""EXISTS (
+            SELECT 1 FROM {_table(Conversation)} v
+            WHERE v.buyer_id = a.buyer_id AND v.shop_id = a.shop_id
+              AND v.started_at < a.occurred_at AND v.started_at >= {contact_from})"""
+    return f"""
+    SELECT a.shop_id,
+           SUM(CASE WHEN a.kind = '{AfterSalesEventKind.PLATFORM_CONSULTATION}' THEN
+               CASE WHEN {recent_contact} THEN 1 ELSE 0 END ELSE 0 END) AS platform_consultations,
+           SUM(CASE WHEN a.kind = '{AfterSalesEventKind.DISPUTE}' THEN 1 ELSE 0 END) AS disputes,
+           SUM(CASE WHEN a.kind = '{AfterSalesEventKind.COMPLAINT_INTERVENTION}' THEN 1 ELSE 0 END)
+               AS complaint_interventions
+    FROM {_table(AfterSalesEvent)} a JOIN b ON b.shop_id = a.shop_id AND a.occurred_at >= b.lo
+        AND a.occurred_at < b.hi
+    WHERE {in_hull}
+    GROUP BY a.shop_id"""
+
+
+def _reception_volumes(chosen: Chosen, day: date, params: list) -> tuple[str, str, str]:
+    """``sm``, ``stored`` and ``vol``: conversations started in the 30 local days before D, per shop.
+
+    Read from the stored shop rows of those days, whose ``conversations`` is that count, when all 30 were computed
+    after their day had ended (``vd`` holds each zone's day ends: a day's conversations are all there once it is
+    over); a shop without them is counted from its conversations (an index range per shop). Runs in date order
+    (backfills, the nightly run) keep the stored rows complete, so the count is rarely needed.
+    """
+    shop_rows = f"""
+    SELECT m.shop_id, m.date, m.computed_at, m.conversations FROM {_table(DailyMetric)} m
+    WHERE {_stored_days(chosen, day - timedelta(days=VOLUME_DAYS), day, params)} AND m.scope = '{MetricScope.SHOP}'"""
+    stored = """
+    SELECT m.shop_id, COUNT(*) AS days, SUM(m.conversations) AS started
+    FROM sm m JOIN b ON b.shop_id = m.shop_id
+    JOIN vd ON vd.zone_no = b.zone_no AND vd.day = m.date AND m.computed_at >= vd.ends
+    GROUP BY m.shop_id"""
+    volume = f"""
+    SELECT b.shop_id, CASE WHEN st.days = {VOLUME_DAYS} THEN st.started ELSE (
+        SELECT COUNT(*) FROM {_table(Conversation)} c
+        WHERE c.shop_id = b.shop_id AND c.started_at >= b.volume_lo AND c.started_at < b.lo
+    ) END AS started
+    FROM b LEFT JOIN stored st ON st.shop_id = b.shop_id"""
+    return shop_rows, stored, volume
+
+
+def _stored_days(chosen: Chosen, first: date, end: date, params: list) -> str:
+    """The stored rows (alias ``m``) of the chosen shops dated ``first`` up to ``end`` (excluded)."""
+    params += [*chosen.shop_ids, connection.ops.adapt_datefield_value(first), connection.ops.adapt_datefield_value(end)]
+    return f"m.shop_id IN ({', '.join(['%s'] * len(chosen.shop_ids))}) AND m.date >= %s AND m.date < %s"
+
+
+def _previous_days(chosen: Chosen, day: date, params: list) -> str:
+    """``prev``: the pooled counts of the stored rows of D-6..D-1, per row key."""
+    dimensions = ", ".join(f"m.{name}" for name in DIMENSIONS)
+    sums = ", ".join(f"SUM(m.{name}) AS {name}_prev" for name in POOLED_COUNTS)
+    return (
+        f"SELECT {dimensions}, {sums} FROM {_table(DailyMetric)} m "
+        f"WHERE {_stored_days(chosen, day - timedelta(days=POOLED_DAYS - 1), day, params)} GROUP BY {dimensions}"
+    )
+
+
+def _by_scope() -> str:
+    """The ``fine`` rows (measures per shop, agent, group, phase and served-by) summed per scope, as one
+    ``UNION ALL`` keyed like ``DIMENSIONS``; every such row is ``present`` on D."""
     null_id = "CAST(NULL AS BIGINT)"
     scopes = [
         (MetricScope.SHOP, null_id, null_id, "''", "''", "shop_id", ""),
-        (MetricScope.AGENT, agent, null_id, "''", "''", f"shop_id, {agent}", f"WHERE {agent} IS NOT NULL"),
+        (MetricScope.AGENT, "agent_id", null_id, "''", "''", "shop_id, agent_id", "WHERE agent_id IS NOT NULL"),
         (MetricScope.GROUP, null_id, "group_id", "''", "''", "shop_id, group_id", "WHERE group_id IS NOT NULL"),
         (MetricScope.PHASE, null_id, null_id, "phase", "''", "shop_id, phase", ""),
         (MetricScope.SERVED_BY, null_id, null_id, "''", "served_by", "shop_id, served_by", ""),
     ]
+    sums = {name: _sum(name) for name in COUNTS} | {"present": "1"}
     return "\nUNION ALL\n".join(
-        f"SELECT '{scope.value}' AS scope, shop_id, {a} AS agent_id, {g} AS group_id, {p} AS phase, "  # noqa: S608
-        f"{b} AS served_by, {measures} FROM {source} {where} GROUP BY {group_by}"
+        f"SELECT '{scope.value}' AS scope, shop_id, {a} AS agent_id, {g} AS group_id, {p} AS phase, "
+        f"{b} AS served_by, {_measures(KEY_COLUMNS, sums)} FROM fine {where} GROUP BY {group_by}"
         for scope, a, g, p, b, group_by, where in scopes
     )
 
 
-def _served_by():
-    """``human`` for a chat that reached a human agent (``assigned_at`` set), else ``bot``."""
-    return Case(
-        When(assigned_at__isnull=False, then=Value(ServedBy.HUMAN.value)),
-        default=Value(ServedBy.BOT.value),
-        output_field=CharField(),
-    )
-
-
-def _first_party_sender():
-    """The sender of a conversation's first buyer-or-agent message: ``buyer`` means the buyer started it."""
-    return Subquery(
-        Message.objects.filter(conversation=OuterRef("pk"), sender__in=[Sender.BUYER, Sender.AGENT])
-        .order_by("sent_at", "pk")
-        .values("sender")[:1]
-    )
-
-
-def _buyer_started() -> Q:
-    """The buyer started the chat: they asked for a human (transfer-to-human), or wrote before any agent did."""
-    return Q(transfer_requested_at__isnull=False) | Q(first_party=Sender.BUYER)
-
-
-def _human_after_sales_services():
-    """Conversations that are FCR *services*: reached a human, after-sales phase, started by the buyer."""
-    return (
-        Conversation.objects.filter(assigned_at__isnull=False, phase=ServicePhase.AFTER_SALES)
-        .annotate(first_party=_first_party_sender())
-        .filter(_buyer_started())
-    )
-
-
-def _flag(condition: Q) -> Case:
-    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
-
-
-def _conversation_facts(shop_ids: list[int], day: LocalDay, now: datetime):
-    """One row per conversation of D with 0/1 facts for the conversation-based metrics (compiled into SQL)."""
-    repeat = _human_after_sales_services().filter(
-        shop_id=OuterRef("shop_id"),
-        buyer_id=OuterRef("buyer_id"),
-        started_at__gt=OuterRef("ended_at"),
-        started_at__lte=ExpressionWrapper(OuterRef("ended_at") + FCR_WINDOW, output_field=DateTimeField()),
-    )
-    human_after_sales = Q(assigned_at__isnull=False, phase=ServicePhase.AFTER_SALES)
-    bot_served = Exists(Message.objects.filter(conversation=OuterRef("pk"), sender=Sender.BOT))
-
-    def when_human_after_sales(flag: Case) -> Case:
-        # Nested CASEs are evaluated in order, so the per-chat subqueries run only for human after-sales chats.
-        return Case(When(human_after_sales, then=flag), default=Value(0), output_field=IntegerField())
-
-    return (
-        Conversation.objects.filter(shop_id__in=shop_ids, started_at__gte=day.start, started_at__lt=day.end)
-        .annotate(first_party=_first_party_sender(), served_by=_served_by())
-        .annotate(
-            is_open=_flag(Q(ended_at__isnull=True)),
-            fcr_service=when_human_after_sales(_flag(_buyer_started())),
-            fcr_followed=when_human_after_sales(_flag(Q(Exists(repeat)))),
-            fcr_window_open=_flag(Q(ended_at__isnull=True) | Q(ended_at__gt=now - FCR_WINDOW)),
-            entry_shown=_flag(Q(transfer_entry_visible=True)),
-            entry_requested=_flag(Q(transfer_entry_visible=True, transfer_requested_at__isnull=False)),
-            unexposed_bot=Case(  # the bot-served subquery only for unexposed buyers' chats
-                When(buyer_exposed=False, then=_flag(Q(bot_served))), default=Value(0), output_field=IntegerField()
-            ),
-            requested=_flag(Q(transfer_requested_at__isnull=False)),
-        )
-        .order_by()
-        .values(
-            "id",
-            "shop_id",
-            "agent_id",
-            "group_id",
-            "phase",
-            "served_by",
-            "is_open",
-            "fcr_service",
-            "fcr_followed",
-            "fcr_window_open",
-            "entry_shown",
-            "entry_requested",
-            "unexposed_bot",
-            "requested",
-        )
-    )
-
-
-CONVERSATION_MEASURES = {
-    "conversations": "COUNT(*)",
-    "open_conversations": "SUM(is_open)",
-    "fcr_services": "SUM(fcr_service)",
-    "fcr_repeated": "SUM(fcr_service * fcr_followed)",
-    "fcr_open": "SUM(fcr_service * fcr_window_open)",
-    "transfer_entry_shown": "SUM(entry_shown)",
-    "transfer_requests": "SUM(entry_requested)",
-    "bot_conversations_unexposed": "SUM(unexposed_bot)",
-    "transfer_requests_unexposed": "SUM(unexposed_bot * requested)",
-}
-FIRST_TURN_MEASURES = {
-    "first_turns_in_hours": "COUNT(*)",
-    "first_turns_answered_3m": f"SUM(CASE WHEN response_seconds <= {RESPONSE_WITHIN_SECONDS} THEN 1 ELSE 0 END)",
-}
-TURN_MEASURES = {
-    "responded_turns": "COUNT(response_seconds)",
-    "response_seconds_total": "SUM(response_seconds)",
-    "first_responses": "SUM(CASE WHEN turn_no = 1 AND response_seconds IS NOT NULL THEN 1 ELSE 0 END)",
-    "first_response_seconds_total": "SUM(CASE WHEN turn_no = 1 THEN response_seconds END)",
-    "unanswered_turns": "SUM(CASE WHEN response_seconds IS NULL THEN 1 ELSE 0 END)",
-}
-
-
-RATING_MEASURES = {"ratings": "COUNT(*)", "satisfied_ratings": "SUM(satisfied)"}
-
-MEASURE_GROUPS = (CONVERSATION_MEASURES, FIRST_TURN_MEASURES, TURN_MEASURES, RATING_MEASURES)
-
-
-def _columns(own: dict[str, str]) -> str:
-    """Every branch of the UNION lists every measure in the same order; the other branches' measures are 0."""
-    return ", ".join(
-        f"{expr if group is own else 0} AS {name}" for group in MEASURE_GROUPS for name, expr in group.items()
-    )
-
-
-def _conversations_and_turns(shop_ids: list[int], day: LocalDay, now: datetime) -> tuple[list[str], str, list]:
-    """The conversations of D and the turns of D (the stored ``Turn`` rows): ``(CTEs, UNION ALL of the per-scope
-    aggregates, params)``. Each branch carries zeros for the other branches' measures, so summing per key merges
-    them."""
-    facts_sql, facts_params = _conversation_facts(shop_ids, day, now).query.sql_with_params()
-    hours_from, hours_to = (_db_datetime(day.at(moment)) for moment in SERVICE_HOURS)
-    # Materialised so the day's turns join it by hash rather than by one primary-key lookup per turn.
-    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    params: list = [*facts_params]
-    in_shops = _in("c.shop_id", shop_ids, params)
-    params += [_db_datetime(day.start - TURN_LOOKBACK), _db_datetime(day.end), _db_datetime(day.start)]
-    params += [hours_from, hours_to]
-    turn_shops = _in("t.shop_id", shop_ids, params)
-    params += [_db_datetime(day.start), _db_datetime(day.end)]
-    ctes = [
-        f"conv AS {materialized}({facts_sql})",
-        f"""cs AS {materialized}(
-    SELECT c.id, c.agent_id, c.group_id, c.phase,
-           CASE WHEN c.assigned_at IS NULL THEN '{ServedBy.BOT.value}' ELSE '{ServedBy.HUMAN.value}' END AS served_by
-    FROM chats_conversation c
-    WHERE {in_shops} AND c.started_at >= %s AND c.started_at < %s AND (c.ended_at IS NULL OR c.ended_at >= %s)
-)""",
-        f"""dt AS {materialized}(
-    SELECT t.shop_id, c.agent_id, c.group_id, c.phase, c.served_by, t.number AS turn_no, t.response_seconds,
-           CASE WHEN t.responded_at IS NULL THEN c.agent_id ELSE t.responder_agent_id END AS turn_agent_id,
-           CASE WHEN t.number = 1 AND t.started_at >= %s AND t.started_at < %s THEN 1 ELSE 0 END AS in_hours
-    FROM {Turn._meta.db_table} t JOIN cs c ON c.id = t.conversation_id
-    WHERE {turn_shops} AND t.started_at >= %s AND t.started_at < %s
-)""",
-        "ft AS (SELECT * FROM dt WHERE in_hours = 1)",
+def _fine() -> str:
+    """Every conversation, first turn in hours, turn and rating of D as one row of its measures, summed per shop,
+    agent, group, phase and served-by (the finest key of every scope). Turns count for the agent who answered them
+    (an unanswered turn for the chat's agent); everything else for the conversation's agent."""
+    dimensions = "shop_id, agent_id, group_id, phase, served_by"
+    sources = [
+        ("conv", "agent_id", "", CONVERSATION_MEASURES),
+        ("dt", "agent_id", "WHERE in_hours = 1", FIRST_TURN_MEASURES),
+        ("dt", "turn_agent_id", "", TURN_MEASURES),
+        ("r", "agent_id", "", RATING_MEASURES),
     ]
-    parts = "\nUNION ALL\n".join(
-        [
-            _by_scope("conv", _columns(CONVERSATION_MEASURES)),
-            _by_scope("ft", _columns(FIRST_TURN_MEASURES)),
-            _by_scope("dt", _columns(TURN_MEASURES), agent="turn_agent_id"),
-        ]
+    rows = "\n    UNION ALL\n    ".join(
+        f"SELECT shop_id, {agent} AS agent_id, group_id, phase, served_by, {_measures(COUNTS, given)} "
+        f"FROM {source} {where}"
+        for source, agent, where, given in sources
     )
-    return ctes, parts, params
+    sums = ", ".join(f"{_sum(name)} AS {name}" for name in COUNTS)
+    return f"\n    SELECT {dimensions}, {sums} FROM (\n    {rows}\n    ) x GROUP BY {dimensions}"
 
 
-def _ratings(shop_ids: list[int], day: LocalDay) -> tuple[str, list]:
-    """Ratings of D (invite sent on D, or a self rating of a conversation that ended on D), one row each."""
-    columns = {
-        "shop_id": F("conversation__shop_id"),
-        "agent_id": F("conversation__agent_id"),
-        "group_id": F("conversation__group_id"),
-        "phase": F("conversation__phase"),
-        "served_by": Case(
-            When(conversation__assigned_at__isnull=False, then=Value(ServedBy.HUMAN.value)),
-            default=Value(ServedBy.BOT.value),
-            output_field=CharField(),
+def _shop_facts() -> str:
+    """Shop rows: one for every chosen shop (even on a day without chats), and its seekers, events and volume."""
+    shop = f"'{MetricScope.SHOP}' AS scope, shop_id, NULL AS agent_id, NULL AS group_id, '' AS phase, '' AS served_by"
+    branches = [
+        ("b", {"present": "1"}),
+        ("seek", {"seekers_": "seekers"}),
+        (
+            "ev",
+            {
+                "consultations_": "platform_consultations",
+                "disputes_": "disputes",
+                "interventions_": "complaint_interventions",
+            },
         ),
-        "satisfied": _flag(Q(score__in=SATISFIED_SCORES)),
-    }
-    ratings = Evaluation.objects.filter(conversation__shop_id__in=shop_ids).order_by()
-    # Two branches rather than one OR, so each can use its own index (the invite's send time, the chat's start).
-    invited = ratings.filter(invite__sent_at__gte=day.start, invite__sent_at__lt=day.end)
-    unprompted = ratings.filter(
-        invite__isnull=True,
-        conversation__ended_at__gte=day.start,
-        conversation__ended_at__lt=day.end,
-        conversation__started_at__lt=day.end,
+        ("vol", {"started_30d_": "started"}),
+    ]
+    return "\nUNION ALL\n".join(
+        f"SELECT {shop}, {_measures(KEY_COLUMNS, given)} FROM {source}" for source, given in branches
     )
-    sql, params = invited.values(**columns).union(unprompted.values(**columns), all=True).query.sql_with_params()
-    return sql, list(params)
-
-
-def _resolution_seekers(shop_ids: list[int], day: LocalDay) -> tuple[str, list]:
-    """S per shop: distinct buyers with an after-sales chat, refund request or complaint on D."""
-    chats = Conversation.objects.filter(
-        shop_id__in=shop_ids, phase=ServicePhase.AFTER_SALES, started_at__gte=day.start, started_at__lt=day.end
-    ).values("shop_id", "buyer_id")
-    requests = AfterSalesEvent.objects.filter(
-        shop_id__in=shop_ids,
-        kind__in=[AfterSalesEventKind.REFUND_REQUEST, AfterSalesEventKind.COMPLAINT],
-        occurred_at__gte=day.start,
-        occurred_at__lt=day.end,
-    ).values("shop_id", "buyer_id")
-    chats_sql, chats_params = chats.order_by().query.sql_with_params()
-    requests_sql, requests_params = requests.order_by().query.sql_with_params()
-    sql = (
-        "SELECT shop_id, COUNT(DISTINCT buyer_id) AS seekers "  # noqa: S608 -- compiled ORM SQL; values are params
-        f"FROM ({chats_sql} UNION ALL {requests_sql}) s GROUP BY shop_id"
-    )
-    return sql, [*chats_params, *requests_params]
-
-
-def _after_sales_events(shop_ids: list[int], day: LocalDay) -> tuple[str, list]:
-    """P (consultations by recent contacts), Disp and Comp per shop on D."""
-    recent_contact = Conversation.objects.filter(
-        shop_id=OuterRef("shop_id"),
-        buyer_id=OuterRef("buyer_id"),
-        started_at__lt=OuterRef("occurred_at"),
-        started_at__gte=ExpressionWrapper(
-            OuterRef("occurred_at") - CONSULTATION_CONTACT_WINDOW, output_field=DateTimeField()
-        ),
-    )
-    rows = (
-        AfterSalesEvent.objects.filter(shop_id__in=shop_ids, occurred_at__gte=day.start, occurred_at__lt=day.end)
-        .order_by()
-        .values("shop_id")
-        .annotate(
-            platform_consultations=Sum(
-                _flag(Q(kind=AfterSalesEventKind.PLATFORM_CONSULTATION) & Q(Exists(recent_contact)))
-            ),
-            disputes=Count("pk", filter=Q(kind=AfterSalesEventKind.DISPUTE)),
-            complaint_interventions=Count("pk", filter=Q(kind=AfterSalesEventKind.COMPLAINT_INTERVENTION)),
-        )
-    )
-    sql, params = rows.query.sql_with_params()
-    return sql, list(params)
-
-
-def _reception_volumes(shop_ids: list[int], day: LocalDay) -> tuple[str, list]:
-    """Conversations started in the 30 local days before D, per shop (columns ``shop_id, started``).
-
-    Read from the stored shop rows of those days, whose ``conversations`` is that count, when all 30 were computed
-    after their day had ended (a day's conversations are all there once it is over); a shop without them is
-    counted from its conversations (an index range per shop). Runs in date order (backfills, the nightly run) keep
-    the stored rows complete, so the count is rarely needed.
-    """
-    params: list = []  # in the order of the placeholders in the text
-    bounds = ", ".join(["(%s, %s)"] * VOLUME_DAYS)
-    for back in range(VOLUME_DAYS, 0, -1):
-        params += [
-            connection.ops.adapt_datefield_value(day.day - timedelta(days=back)),
-            _db_datetime(day.at(time.min, days=1 - back)),  # the end of that day
-        ]
-    stored_shops = _in("m.shop_id", shop_ids, params)
-    params += [_db_datetime(day.at(time.min, days=-VOLUME_DAYS)), _db_datetime(day.start), VOLUME_DAYS]
-    counted_shops = _in("s.id", shop_ids, params)
-    sql = f"""WITH volume_days(day, ends) AS (VALUES {bounds}),
-stored AS (
-    SELECT m.shop_id, COUNT(*) AS days, SUM(m.conversations) AS started
-    FROM {DailyMetric._meta.db_table} m JOIN volume_days b ON b.day = m.date AND m.computed_at >= b.ends
-    WHERE m.scope = '{MetricScope.SHOP.value}' AND {stored_shops}
-    GROUP BY m.shop_id
-)
-SELECT s.id AS shop_id, COALESCE(stored.started, (
-    SELECT COUNT(*) FROM chats_conversation c WHERE c.shop_id = s.id AND c.started_at >= %s AND c.started_at < %s
-)) AS started
-FROM {Shop._meta.db_table} s LEFT JOIN stored ON stored.shop_id = s.id AND stored.days = %s
-WHERE {counted_shops}"""
-    return sql, params
-
-
-POOLED_COUNTS = ("first_turns_in_hours", "first_turns_answered_3m", "ratings", "satisfied_ratings")
-
-
-def _previous_days(shop_ids: list[int], day: date) -> tuple[str, list]:
-    """The pooled counts of D-6..D-1 from the stored rows, per row key."""
-    rows = (
-        DailyMetric.objects.filter(date__gte=day - timedelta(days=POOLED_DAYS - 1), date__lt=day, shop_id__in=shop_ids)
-        .order_by()
-        .values(*DIMENSIONS)
-        .annotate(**{name: Sum(name) for name in POOLED_COUNTS})
-    )
-    sql, params = rows.query.sql_with_params()
-    return sql, list(params)
 
 
 def rate(numerator, denominator) -> float | None:
@@ -473,8 +469,6 @@ def star_level(response_rate_3m_7d: float | None, satisfaction_rate_7d: float | 
 # Every figure of a row is derived in SQL, to the letter of ``rate`` (``numerator / denominator`` in IEEE doubles,
 # NULL when the denominator is 0), ``star_level``, ``reception_tier`` and the module doc, so the rollup writes with
 # ``INSERT ... SELECT`` and no row passes through Python.
-
-COUNTS = tuple(name for group in MEASURE_GROUPS for name in group)
 
 
 def _double(expr: str) -> str:
@@ -503,117 +497,129 @@ def _tier_sql(volume: str, params: list) -> str:
     return f"CASE {' '.join(ladder)} ELSE %s END"
 
 
-def _zone_statement(shop_ids: list[int], day: LocalDay, now: datetime) -> tuple[str, list[str], list]:
-    """One SELECT giving the ``DailyMetric`` rows of D for shops of one time zone: ``(sql, columns, params)``, the
-    columns named by attribute."""
-    ctes, parts, params = _conversations_and_turns(shop_ids, day, now)
-    for name, (sql, part_params) in (
-        ("r", _ratings(shop_ids, day)),
-        ("seek", _resolution_seekers(shop_ids, day)),
-        ("ev", _after_sales_events(shop_ids, day)),
-        ("vol", _reception_volumes(shop_ids, day)),
-        ("prev", _previous_days(shop_ids, day.day)),
-    ):
-        ctes.append(f"{name} AS ({sql})")
-        params += part_params
-    zeros = ", ".join(f"0 AS {name}" for name in COUNTS)
-    shop_scope = MetricScope.SHOP.value
-    # Every shop has its shop row, even on a day without chats.
-    every_shop = (
-        f"SELECT '{shop_scope}' AS scope, s.id AS shop_id, NULL AS agent_id, NULL AS group_id, '' AS phase, "
-        f"'' AS served_by, {zeros} FROM {Shop._meta.db_table} s WHERE {_in('s.id', shop_ids, [])}"
-    )
-    ratings = _by_scope("r", _columns(RATING_MEASURES))
-    ctes.append(f"parts AS (\n{parts}\nUNION ALL\n{ratings}\nUNION ALL\n{every_shop})")
-    params += shop_ids
-    dimensions = ", ".join(DIMENSIONS)
-    sums = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in COUNTS)
-    ctes.append(f"k AS (SELECT {dimensions}, {sums} FROM parts GROUP BY {dimensions})")
-    pooled = ", ".join(f"k.{name} + COALESCE(p.{name}, 0) AS {name}_7d" for name in POOLED_COUNTS)
-    ctes.append(
-        f"""w AS (
-    SELECT k.*, {pooled},
-           COALESCE(seek.seekers, 0) AS seekers_,
-           COALESCE(ev.platform_consultations, 0) AS consultations_, COALESCE(ev.disputes, 0) AS disputes_,
-           COALESCE(ev.complaint_interventions, 0) AS interventions_, COALESCE(vol.started, 0) AS started_30d_
-    FROM k
-    LEFT JOIN prev p ON p.scope = k.scope AND p.shop_id = k.shop_id
-        AND COALESCE(p.agent_id, 0) = COALESCE(k.agent_id, 0) AND COALESCE(p.group_id, 0) = COALESCE(k.group_id, 0)
-        AND p.phase = k.phase AND p.served_by = k.served_by
-    LEFT JOIN seek ON k.scope = '{shop_scope}' AND seek.shop_id = k.shop_id
-    LEFT JOIN ev ON k.scope = '{shop_scope}' AND ev.shop_id = k.shop_id
-    LEFT JOIN vol ON k.scope = '{shop_scope}' AND vol.shop_id = k.shop_id
-)"""
-    )
-    satisfaction_final = bool(now >= day.at(time.min, days=2))
-    shop_row = f"w.scope = '{shop_scope}'"
-    lost = _double("w.consultations_ + w.disputes_ + w.interventions_")
-    resolution = f"1 - {lost} / w.seekers_"
-    rate_7d = _rate_sql("w.first_turns_answered_3m_7d", "w.first_turns_in_hours_7d")
-    satisfaction_7d = _rate_sql("w.satisfied_ratings_7d", "w.ratings_7d")
-    volume = f"{_double('w.started_30d_')} / {VOLUME_DAYS}"
-    fcr_final = "(w.fcr_open = 0 AND w.open_conversations = 0)"
-    badge_rate = float(settings.METRICS_FAST_RESPONSE_BADGE_RATE)
-    select_params: list = []
-
-    def param(value) -> str:
-        select_params.append(value)
-        return "%s"
-
-    columns: list[tuple[str, str]] = [
-        ("w.shop_id", "shop_id"),
-        (param(connection.ops.adapt_datefield_value(day.day)), "date"),
-        *((f"w.{name}", name) for name in DIMENSIONS if name != "shop_id"),
-        (param(_db_datetime(now)), "computed_at"),
-        *((f"w.{name}", name) for name in COUNTS if name != "open_conversations"),
-        (_rate_sql("w.first_turns_answered_3m", "w.first_turns_in_hours"), "response_rate_3m"),
-        (_rate_sql("w.response_seconds_total", "w.responded_turns"), "avg_response_seconds"),
-        (_rate_sql("w.first_response_seconds_total", "w.first_responses"), "avg_first_response_seconds"),
-        (_rate_sql("w.satisfied_ratings", "w.ratings"), "satisfaction_rate"),
-        (f"CASE WHEN w.fcr_services > 0 THEN 1 - {_double('w.fcr_repeated')} / w.fcr_services END", "fcr_3d"),
-        (_rate_sql("w.transfer_requests", "w.transfer_entry_shown"), "transfer_rate"),
-        (_rate_sql("w.transfer_requests_unexposed", "w.bot_conversations_unexposed"), "transfer_rate_unexposed"),
-        *((f"w.{name}_7d", f"{name}_7d") for name in POOLED_COUNTS),
-        (rate_7d, "response_rate_3m_7d"),
-        (satisfaction_7d, "satisfaction_rate_7d"),
-        (f"CASE WHEN {rate_7d} >= {param(badge_rate)} THEN TRUE ELSE FALSE END", "fast_response_badge"),
-        (_stars_sql(rate_7d, satisfaction_7d, select_params), "stars"),
-        (param(satisfaction_final), "satisfaction_final"),
-        (fcr_final, "fcr_final"),
-        (f"({param(satisfaction_final)} AND {fcr_final})", "final"),
-        (f"CASE WHEN {shop_row} THEN w.seekers_ ELSE 0 END", "resolution_seekers"),
-        (f"CASE WHEN {shop_row} THEN w.consultations_ ELSE 0 END", "platform_consultations"),
-        (f"CASE WHEN {shop_row} THEN w.disputes_ ELSE 0 END", "disputes"),
-        (f"CASE WHEN {shop_row} THEN w.interventions_ ELSE 0 END", "complaint_interventions"),
-        (
-            f"CASE WHEN {shop_row} AND w.seekers_ > 0 THEN CASE WHEN {resolution} < 0 THEN 0.0 "
-            f"WHEN {resolution} > 1 THEN 1.0 ELSE {resolution} END END",
-            "resolution_rate",
-        ),
-        (f"CASE WHEN {shop_row} THEN {volume} END", "reception_volume"),
-        (f"CASE WHEN {shop_row} THEN {_tier_sql(volume, select_params)} ELSE '' END", "reception_tier"),
-    ]
-    with_clause = ",\n".join(ctes)
-    select = ",\n       ".join(f"{expr} AS {name}" for expr, name in columns)
-    sql = f"WITH {with_clause}\nSELECT {select}\nFROM w"  # noqa: S608 -- identifiers and compiled ORM SQL; params
-    return sql, [name for _, name in columns], [*params, *select_params]
-
-
-def _zones(shop_ids: list[int] | None) -> dict[str, list[int]]:
+def _bounds(day: date, shop_ids: list[int] | None, now: datetime) -> tuple[Chosen | None, str, str, list]:
+    """``(chosen, VALUES of b, VALUES of vd, params)``: each chosen shop's bounds, and each zone's ends of the 30
+    days before D; ``chosen`` is ``None`` when no shop is chosen."""
     shops = Shop.objects.order_by("pk")
     if shop_ids is not None:
         shops = shops.filter(pk__in=shop_ids)
     zones: dict[str, list[int]] = defaultdict(list)
     for shop_id, zone in shops.values_list("pk", "timezone"):
         zones[zone].append(shop_id)
-    return zones
+    shop_rows, zone_rows, params, zone_params, days = [], [], [], [], []
+    for zone_no, (zone, ids) in enumerate(zones.items()):
+        local = LocalDay(day, ZoneInfo(zone))
+        days.append(local)
+        bounds = [
+            zone_no,
+            *(_db_datetime(moment) for moment in (local.start, local.end, *(local.at(at) for at in SERVICE_HOURS))),
+            _db_datetime(local.start - TURN_LOOKBACK),
+            _db_datetime(local.at(time.min, days=-VOLUME_DAYS)),
+            bool(now >= local.at(time.min, days=2)),
+        ]
+        for shop_id in ids:
+            shop_rows.append(f"({', '.join(['%s'] * len(BOUNDS))})")
+            params += [shop_id, *bounds]
+        for back in range(VOLUME_DAYS, 0, -1):
+            zone_rows.append("(%s, %s, %s)")
+            zone_params += [
+                zone_no,
+                connection.ops.adapt_datefield_value(day - timedelta(days=back)),
+                _db_datetime(local.at(time.min, days=1 - back)),  # the end of that day
+            ]
+    if not days:
+        return None, "", "", []
+    chosen = Chosen(
+        shop_ids=tuple(shop_id for ids in zones.values() for shop_id in ids),
+        lo=min(local.start for local in days),
+        hi=max(local.end for local in days),
+    )
+    return chosen, ", ".join(shop_rows), ", ".join(zone_rows), [*params, *zone_params]
+
+
+def _select(day: date, now: datetime, params: list) -> tuple[str, list[str]]:
+    """The columns of the ``DailyMetric`` rows, every figure derived from the summed counts ``k``."""
+    shop_row = f"k.scope = '{MetricScope.SHOP}'"
+    lost = _double("k.consultations_ + k.disputes_ + k.interventions_")
+    resolution = f"1 - {lost} / k.seekers_"
+    pooled = {name: f"(k.{name} + k.{name}_prev)" for name in POOLED_COUNTS}
+    rate_7d = _rate_sql(pooled["first_turns_answered_3m"], pooled["first_turns_in_hours"])
+    satisfaction_7d = _rate_sql(pooled["satisfied_ratings"], pooled["ratings"])
+    volume = f"{_double('k.started_30d_')} / {VOLUME_DAYS}"
+    fcr_final = "(k.fcr_open = 0 AND k.open_conversations = 0)"
+    badge_rate = float(settings.METRICS_FAST_RESPONSE_BADGE_RATE)
+
+    def param(value) -> str:
+        params.append(value)
+        return "%s"
+
+    columns: list[tuple[str, str]] = [
+        ("k.shop_id", "shop_id"),
+        (param(connection.ops.adapt_datefield_value(day)), "date"),
+        *((f"k.{name}", name) for name in DIMENSIONS if name != "shop_id"),
+        (param(_db_datetime(now)), "computed_at"),
+        *((f"k.{name}", name) for name in COUNTS if name != "open_conversations"),
+        (_rate_sql("k.first_turns_answered_3m", "k.first_turns_in_hours"), "response_rate_3m"),
+        (_rate_sql("k.response_seconds_total", "k.responded_turns"), "avg_response_seconds"),
+        (_rate_sql("k.first_response_seconds_total", "k.first_responses"), "avg_first_response_seconds"),
+        (_rate_sql("k.satisfied_ratings", "k.ratings"), "satisfaction_rate"),
+        (f"CASE WHEN k.fcr_services > 0 THEN 1 - {_double('k.fcr_repeated')} / k.fcr_services END", "fcr_3d"),
+        (_rate_sql("k.transfer_requests", "k.transfer_entry_shown"), "transfer_rate"),
+        (_rate_sql("k.transfer_requests_unexposed", "k.bot_conversations_unexposed"), "transfer_rate_unexposed"),
+        *((pooled[name], f"{name}_7d") for name in POOLED_COUNTS),
+        (rate_7d, "response_rate_3m_7d"),
+        (satisfaction_7d, "satisfaction_rate_7d"),
+        (f"CASE WHEN {rate_7d} >= {param(badge_rate)} THEN TRUE ELSE FALSE END", "fast_response_badge"),
+        (_stars_sql(rate_7d, satisfaction_7d, params), "stars"),
+        ("b.satisfaction_final", "satisfaction_final"),
+        (fcr_final, "fcr_final"),
+        (f"(b.satisfaction_final AND {fcr_final})", "final"),
+        (f"CASE WHEN {shop_row} THEN k.seekers_ ELSE 0 END", "resolution_seekers"),
+        (f"CASE WHEN {shop_row} THEN k.consultations_ ELSE 0 END", "platform_consultations"),
+        (f"CASE WHEN {shop_row} THEN k.disputes_ ELSE 0 END", "disputes"),
+        (f"CASE WHEN {shop_row} THEN k.interventions_ ELSE 0 END", "complaint_interventions"),
+        (
+            f"CASE WHEN {shop_row} AND k.seekers_ > 0 THEN CASE WHEN {resolution} < 0 THEN 0.0 "
+            f"WHEN {resolution} > 1 THEN 1.0 ELSE {resolution} END END",
+            "resolution_rate",
+        ),
+        (f"CASE WHEN {shop_row} THEN {volume} END", "reception_volume"),
+        (f"CASE WHEN {shop_row} THEN {_tier_sql(volume, params)} ELSE '' END", "reception_tier"),
+    ]
+    select = ",\n       ".join(f"{expr} AS {name}" for expr, name in columns)
+    return select, [name for _, name in columns]
 
 
 def daily_metric_statements(*, day: date, shop_ids=None, now: datetime) -> list[tuple[str, list[str], list]]:
-    """The SELECTs (one per time zone) giving the ``DailyMetric`` rows of the shop-local day ``day`` for
-    ``shop_ids`` (``None``: every shop): ``(sql, columns, params)``."""
+    """The SELECT giving the ``DailyMetric`` rows of the shop-local day ``day`` for ``shop_ids`` (``None``: every
+    shop), as ``[(sql, columns, params)]`` (empty when no shop is chosen), the columns named by attribute."""
     shop_ids = None if shop_ids is None else list(shop_ids)  # read once: a generator would be empty the second time
-    return [_zone_statement(ids, LocalDay(day, ZoneInfo(zone)), now) for zone, ids in _zones(shop_ids).items()]
+    chosen, shop_values, zone_values, params = _bounds(day, shop_ids, now)
+    if chosen is None:
+        return []
+    # Materialised so the day's turns join it by hash rather than by one primary-key lookup per turn.
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    ctes = [f"b({', '.join(BOUNDS)}) AS (VALUES {shop_values})", f"vd(zone_no, day, ends) AS (VALUES {zone_values})"]
+    ctes.append(f"conv AS {materialized}({_conversations_of_day(chosen, now, params)}\n)")
+    ctes.append(f"cs AS {materialized}({_chats_with_turns(chosen, params)}\n)")
+    ctes.append(f"dt AS {materialized}({_turns_of_day(chosen, params)}\n)")
+    ctes += [f"r AS ({_ratings_of_day(chosen, params)}\n)", f"fine AS ({_fine()}\n)"]
+    ctes.append(f"seek AS ({_resolution_seekers(chosen, params)}\n)")
+    ctes.append(f"ev AS ({_after_sales_events(chosen, params)}\n)")
+    shop_rows, stored, volume = _reception_volumes(chosen, day, params)
+    # Materialised: the stored rows are one index range, joined to the shops' day ends afterwards.
+    ctes += [f"sm AS {materialized}({shop_rows}\n)", f"stored AS ({stored}\n)", f"vol AS ({volume}\n)"]
+    ctes.append(f"prev AS ({_previous_days(chosen, day, params)})")
+    # The previous days' sums add to D's rows (``present`` 0), never make one.
+    previous = f"SELECT {', '.join(DIMENSIONS)}, {_measures(KEY_COLUMNS, {name: name for name in PREVIOUS})} FROM prev"
+    ctes.append(f"parts AS (\n{_by_scope()}\nUNION ALL\n{_shop_facts()}\nUNION ALL\n{previous}\n)")
+    dimensions = ", ".join(DIMENSIONS)
+    sums = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in KEY_COLUMNS if name != "present")
+    ctes.append(f"k AS (SELECT {dimensions}, {sums} FROM parts GROUP BY {dimensions} HAVING MAX(present) = 1)")
+    select, columns = _select(day, now, params)
+    with_clause = ",\n".join(ctes)
+    sql = f"WITH {with_clause}\nSELECT {select}\nFROM k JOIN b ON b.shop_id = k.shop_id"
+    return [(sql, columns, params)]
 
 
 BOOLEANS = ("fast_response_badge", "satisfaction_final", "fcr_final", "final")
