@@ -152,6 +152,8 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["conversation", "sent_at", "id"], name="message_conversation_sent"),
             models.Index(fields=["agent", "sent_at"], name="message_agent_sent"),
+            # Did the assistant write in a chat (the daily metrics' bot-served chats): one probe, bot messages only.
+            models.Index(fields=["conversation"], condition=Q(sender=Sender.BOT), name="message_bot_conversation"),
         ]
 
     def __str__(self) -> str:
