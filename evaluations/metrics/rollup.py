@@ -265,15 +265,15 @@ def _conversations_of_day(chosen: Chosen, now: datetime, params: list) -> str:
 
 
 def _chats_with_turns(chosen: Chosen, params: list) -> str:
-    """``cs``: the conversations that can have turns on D (started up to ``TURN_LOOKBACK`` before it and not ended
-    before it), with their dimensions."""
+    """``cs``: the conversations that can have turns on D in the hull of the chosen shops' days (started up to
+    ``TURN_LOOKBACK`` before it and not ended before it), with their dimensions; ``dt`` applies each shop's own
+    bounds."""
     in_hull = chosen.where("c.shop_id", "c.started_at", params, lo=chosen.lo - TURN_LOOKBACK)
     params.append(_db_datetime(chosen.lo))
     return f"""
-    SELECT c.id, c.agent_id, c.group_id, c.phase,
+    SELECT c.id, c.started_at, c.ended_at, c.agent_id, c.group_id, c.phase,
            CASE WHEN c.assigned_at IS NULL THEN '{ServedBy.BOT}' ELSE '{ServedBy.HUMAN}' END AS served_by
-    FROM {_table(Conversation)} c JOIN b ON b.shop_id = c.shop_id AND c.started_at >= b.lookback
-        AND c.started_at < b.hi AND (c.ended_at IS NULL OR c.ended_at >= b.lo)
+    FROM {_table(Conversation)} c
     WHERE {in_hull} AND (c.ended_at IS NULL OR c.ended_at >= %s)"""
 
 
@@ -284,7 +284,8 @@ def _turns_of_day(chosen: Chosen, params: list) -> str:
            CASE WHEN t.responded_at IS NULL THEN c.agent_id ELSE t.responder_agent_id END AS turn_agent_id,
            CASE WHEN t.number = 1 AND t.started_at >= b.h9 AND t.started_at < b.h21 THEN 1 ELSE 0 END AS in_hours
     FROM {_table(Turn)} t JOIN b ON b.shop_id = t.shop_id AND t.started_at >= b.lo AND t.started_at < b.hi
-    JOIN cs c ON c.id = t.conversation_id
+    JOIN cs c ON c.id = t.conversation_id AND c.started_at >= b.lookback
+        AND (c.ended_at IS NULL OR c.ended_at >= b.lo)
     WHERE {chosen.where("t.shop_id", "t.started_at", params)}"""
 
 
