@@ -128,17 +128,22 @@ def build(shop_count: int, conversations: int, per_chat: int, seed: int = 7) -> 
     message_columns = ["conversation_id", "sender", "agent_id", "body", "sent_at", "is_auto_reply", "flags"]
     invite_columns = ["id", "conversation_id", "channel", "status", "agent_id", "sent_at", "expires_at", "answered_at"]
     evaluation_columns = ["invite_id", "conversation_id", "channel", "score", "tags", "comment", "answered_at"]
+    # Chats are written in the order they started, as a live system appends them (so are their messages).
+    starts = []
+    for _ in range(conversations):
+        shop = rng.choices(shops, weights)[0]
+        day = first_day + timedelta(days=rng.randrange(DAYS))
+        local = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(shop.timezone)) + timedelta(
+            seconds=rng.triangular(0, 86_399, 14 * 3600)
+        )
+        starts.append((local.astimezone(UTC), shop.pk))
+    starts.sort()
+    shop_by_id = {shop.pk: shop for shop in shops}
     chunk = 10_000
     for offset in range(0, conversations, chunk):
         message_rows, conversation_rows, invite_rows, evaluation_rows = [], [], [], []
-        for _ in range(min(chunk, conversations - offset)):
-            shop = rng.choices(shops, weights)[0]
-            zone = ZoneInfo(shop.timezone)
-            day = first_day + timedelta(days=rng.randrange(DAYS))
-            local = datetime.combine(day, datetime.min.time(), tzinfo=zone) + timedelta(
-                seconds=rng.triangular(0, 86_399, 14 * 3600)
-            )
-            start = local.astimezone(UTC)
+        for start, shop_id in starts[offset : offset + chunk]:
+            shop = shop_by_id[shop_id]
             human = rng.random() < 0.6
             bot = rng.random() < 0.7
             agent_id = rng.choice(agents_by_shop[shop.pk]) if human else None

@@ -150,8 +150,9 @@ def _words(values) -> str:
 
 # --- the statement ------------------------------------------------------------------------------------------------
 # One SELECT gives every row of D for every chosen shop, whatever its time zone: the CTE ``b`` holds each shop's own
-# bounds (its local day, 09:00 and 21:00, the turn lookback, the 30-day volume start), and every part joins it.
-# Values are params; the SQL text depends only on the number of shops and zones.
+# bounds (its local day, 09:00 and 21:00, the turn lookback, the 30-day volume start); every part reads the chosen
+# shops over the hull of their days (``Chosen``: constants for the planner) and joins ``b`` for the exact bounds.
+# Values are params; building the text takes about 2 ms for 200 shops.
 
 BOUNDS = ("shop_id", "zone_no", "lo", "hi", "h9", "h21", "lookback", "volume_lo", "satisfaction_final")
 
@@ -185,9 +186,7 @@ SHOP_FACTS = ("seekers_", "consultations_", "disputes_", "interventions_", "star
 POOLED_COUNTS = ("first_turns_in_hours", "first_turns_answered_3m", "ratings", "satisfied_ratings")
 PREVIOUS = tuple(f"{name}_prev" for name in POOLED_COUNTS)  # sums of the stored rows of D-6..D-1
 KEY_COLUMNS = (*COUNTS, *SHOP_FACTS, *PREVIOUS, "present")
-
-
-SECONDS = ("response_seconds_total", "first_response_seconds_total")
+SECONDS = ("response_seconds_total", "first_response_seconds_total")  # the measures that are not counts
 
 
 def _sum(name: str) -> str:
