@@ -597,7 +597,8 @@ def daily_metric_statements(*, day: date, shop_ids=None, now: datetime) -> list[
     chosen, shop_values, zone_values, params = _bounds(day, shop_ids, now)
     if chosen is None:
         return []
-    # Materialised so the day's turns join it by hash rather than by one primary-key lookup per turn.
+    # Materialised on PostgreSQL: each part is computed once, and a part's row estimate cannot mislead the plan of
+    # the parts that read it into a per-row loop over a large range.
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     ctes = [f"b({', '.join(BOUNDS)}) AS (VALUES {shop_values})", f"vd(zone_no, day, ends) AS (VALUES {zone_values})"]
     ctes.append(f"conv AS {materialized}({_conversations_of_day(chosen, now, params)}\n)")
