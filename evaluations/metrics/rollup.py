@@ -497,14 +497,11 @@ def _tier_sql(volume: str, params: list) -> str:
     return f"CASE {' '.join(ladder)} ELSE %s END"
 
 
-def _bounds(day: date, shop_ids: list[int] | None, now: datetime) -> tuple[Chosen | None, str, str, list]:
-    """``(chosen, VALUES of b, VALUES of vd, params)``: each chosen shop's bounds, and each zone's ends of the 30
-    days before D; ``chosen`` is ``None`` when no shop is chosen."""
-    shops = Shop.objects.order_by("pk")
-    if shop_ids is not None:
-        shops = shops.filter(pk__in=shop_ids)
+def _bounds(day: date, shops: list[tuple[int, str]], now: datetime) -> tuple[Chosen, str, str, list]:
+    """``(chosen, VALUES of b, VALUES of vd, params)`` for ``shops`` (``(id, time zone)``, at least one): each
+    shop's bounds, and each zone's ends of the 30 days before D."""
     zones: dict[str, list[int]] = defaultdict(list)
-    for shop_id, zone in shops.values_list("pk", "timezone"):
+    for shop_id, zone in shops:
         zones[zone].append(shop_id)
     shop_rows, zone_rows, params, zone_params, days = [], [], [], [], []
     for zone_no, (zone, ids) in enumerate(zones.items()):
@@ -527,8 +524,6 @@ def _bounds(day: date, shop_ids: list[int] | None, now: datetime) -> tuple[Chose
                 connection.ops.adapt_datefield_value(day - timedelta(days=back)),
                 _db_datetime(local.at(time.min, days=1 - back)),  # the end of that day
             ]
-    if not days:
-        return None, "", "", []
     chosen = Chosen(
         shop_ids=tuple(shop_id for ids in zones.values() for shop_id in ids),
         lo=min(local.start for local in days),
@@ -590,13 +585,27 @@ def _select(day: date, now: datetime, params: list) -> tuple[str, list[str]]:
     return select, [name for _, name in columns]
 
 
+# Shops per statement: bounds the statement's parameters (about 17 a shop; SQLite allows 32,766) and its IN lists.
+SHOPS_PER_STATEMENT = 1000
+
+
 def daily_metric_statements(*, day: date, shop_ids=None, now: datetime) -> list[tuple[str, list[str], list]]:
-    """The SELECT giving the ``DailyMetric`` rows of the shop-local day ``day`` for ``shop_ids`` (``None``: every
-    shop), as ``[(sql, columns, params)]`` (empty when no shop is chosen), the columns named by attribute."""
-    shop_ids = None if shop_ids is None else list(shop_ids)  # read once: a generator would be empty the second time
-    chosen, shop_values, zone_values, params = _bounds(day, shop_ids, now)
-    if chosen is None:
-        return []
+    """The SELECTs giving the ``DailyMetric`` rows of the shop-local day ``day`` for ``shop_ids`` (``None``: every
+    shop), as ``[(sql, columns, params)]``, one per ``SHOPS_PER_STATEMENT`` shops (none when no shop is chosen),
+    the columns named by attribute."""
+    shops = Shop.objects.order_by("pk")
+    if shop_ids is not None:
+        shops = shops.filter(pk__in=list(shop_ids))  # read once: a generator would be empty the second time
+    chosen = list(shops.values_list("pk", "timezone"))
+    return [
+        _statement(day, chosen[start : start + SHOPS_PER_STATEMENT], now)
+        for start in range(0, len(chosen), SHOPS_PER_STATEMENT)
+    ]
+
+
+def _statement(day: date, shops: list[tuple[int, str]], now: datetime) -> tuple[str, list[str], list]:
+    """One SELECT giving the ``DailyMetric`` rows of D for ``shops`` (``(id, time zone)``)."""
+    chosen, shop_values, zone_values, params = _bounds(day, shops, now)
     # Materialised on PostgreSQL: each part is computed once, and a part's row estimate cannot mislead the plan of
     # the parts that read it into a per-row loop over a large range.
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
@@ -620,7 +629,7 @@ def daily_metric_statements(*, day: date, shop_ids=None, now: datetime) -> list[
     select, columns = _select(day, now, params)
     with_clause = ",\n".join(ctes)
     sql = f"WITH {with_clause}\nSELECT {select}\nFROM k JOIN b ON b.shop_id = k.shop_id"
-    return [(sql, columns, params)]
+    return sql, columns, params
 
 
 BOOLEANS = ("fast_response_badge", "satisfaction_final", "fcr_final", "final")

@@ -236,6 +236,31 @@ def test_shops_in_two_time_zones_get_their_own_local_day():
     assert (tokyo_next.conversations, tokyo_next.first_turns_in_hours, tokyo_next.avg_response_seconds) == (1, 0, 60.0)
 
 
+def test_shops_split_over_several_statements_get_the_same_rows(monkeypatch):
+    """Many shops are rolled up in statements of ``SHOPS_PER_STATEMENT`` shops each; the rows do not depend on it."""
+    from evaluations.metrics import daily_metric_values, rollup
+
+    shops = [ShopFactory(), ShopFactory(timezone="Asia/Tokyo"), ShopFactory()]
+    for n, shop in enumerate(shops):
+        agent = AgentFactory(shop=shop)
+        chat(shop, local(10 + n), [(0, Sender.BUYER), (60 * (n + 1), Sender.AGENT)], agent=agent)
+        DailyMetric.objects.create(
+            shop=shop, date=D - timedelta(days=1), scope=MetricScope.SHOP, first_turns_in_hours=2 + n
+        )
+
+    def rows():
+        key = ("shop_id", "scope", "agent_id", "group_id", "phase", "served_by")
+        return sorted(daily_metric_values(day=D, now=LATER), key=lambda values: tuple(str(values[k]) for k in key))
+
+    whole = rows()
+    monkeypatch.setattr(rollup, "SHOPS_PER_STATEMENT", 2)
+    assert len(rollup.daily_metric_statements(day=D, now=LATER)) == 2
+    assert rows() == whole
+    shop_rows = {values["shop_id"]: values for values in whole if values["scope"] == MetricScope.SHOP}
+    assert [shop_rows[shop.pk]["first_turns_in_hours_7d"] for shop in shops] == [3, 4, 5]
+    assert [shop_rows[shop.pk]["avg_response_seconds"] for shop in shops] == [60.0, 120.0, 180.0]
+
+
 def test_turns_count_on_the_day_they_start():
     shop = ShopFactory()
     agent = AgentFactory(shop=shop)
