@@ -51,11 +51,3 @@ RECEPTION_TIER_FLOORS = (
     (1_000, ReceptionTier.FROM_1000),
     (100, ReceptionTier.FROM_100),
 )
-
-
-def reception_tier(volume: float) -> str:
-    """The tier of a daily average reception volume (``RECEPTION_TIER_FLOORS``, else under 100)."""
-    for floor, tier in RECEPTION_TIER_FLOORS:
-        if volume >= floor:
-            return tier.value
-    return ReceptionTier.UNDER_100.value

@@ -1,7 +1,7 @@
 """Service diagnosis metrics: daily rollups (``rollup``), peer comparison (``peers``) and dashboard charts."""
 
 from .peers import PEER_METRICS, shop_peers_get
-from .rollup import LocalDay, daily_metric_rows, daily_metric_statements, daily_metric_values, rate, star_level
+from .rollup import LocalDay, daily_metric_rows, daily_metric_statements, daily_metric_values
 
 __all__ = [
     "PEER_METRICS",
@@ -9,7 +9,5 @@ __all__ = [
     "daily_metric_rows",
     "daily_metric_statements",
     "daily_metric_values",
-    "rate",
     "shop_peers_get",
-    "star_level",
 ]

@@ -52,9 +52,9 @@ Definitions, to the letter of DESIGN.md, and the choices it leaves open:
   bot_conversations_unexposed`` over bot-served conversations (the assistant wrote in them) of buyers outside the
   exposure bucket, so the two groups can be compared.
 - **Reception volume** (shop rows) = conversations started in the 30 local days before D (D excluded) / 30, the
-  same figure as ``shops.selectors.shop_daily_reception_volume``; ``reception_tier`` by ``reception_tier()``. The
-  count is the sum of the stored shop rows of those days when all 30 were computed after their day ended, else
-  counted from the conversations (see :func:`_reception_volumes`).
+  same figure as ``shops.selectors.shop_daily_reception_volume``; ``reception_tier`` by ``RECEPTION_TIER_FLOORS``
+  (the floor included). The count is the sum of the stored shop rows of those days when all 30 were computed after
+  their day ended, else counted from the conversations (see :func:`_reception_volumes`).
 - **7-day figures**: the 3-minute counts and rating counts of D-6..D pooled (sums of the stored rows of D-6..D-1
   plus D). ``fast_response_badge``: pooled 3-minute rate >= ``METRICS_FAST_RESPONSE_BADGE_RATE`` (0.8).
   ``stars``: the first level of ``METRICS_STAR_THRESHOLDS`` whose 3-minute and satisfaction thresholds the pooled
@@ -447,28 +447,11 @@ def _shop_facts() -> str:
     )
 
 
-def rate(numerator, denominator) -> float | None:
-    """A fraction in [0, 1], ``None`` when the denominator is 0 (API.md)."""
-    return numerator / denominator if denominator else None
-
-
-def star_level(response_rate_3m_7d: float | None, satisfaction_rate_7d: float | None) -> int:
-    """Service stars from the 7-day rates and ``METRICS_STAR_THRESHOLDS``: the first level both reach, else 3."""
-    for level in settings.METRICS_STAR_THRESHOLDS:
-        if (
-            response_rate_3m_7d is not None
-            and satisfaction_rate_7d is not None
-            and response_rate_3m_7d >= level["response_rate_3m"]
-            and satisfaction_rate_7d >= level["satisfaction_rate"]
-        ):
-            return level["stars"]
-    return 3
-
-
 # --- the statement ------------------------------------------------------------------------------------------------
-# Every figure of a row is derived in SQL, to the letter of ``rate`` (``numerator / denominator`` in IEEE doubles,
-# NULL when the denominator is 0), ``star_level``, ``reception_tier`` and the module doc, so the rollup writes with
-# ``INSERT ... SELECT`` and no row passes through Python.
+# Every figure of a row is derived in SQL, to the letter of the module doc: a rate is ``numerator / denominator`` in
+# IEEE doubles, NULL when the denominator is 0 (API.md); stars take the first level of ``METRICS_STAR_THRESHOLDS``
+# that both 7-day rates reach, else 3; the tier is the highest of ``RECEPTION_TIER_FLOORS`` the volume reaches, else
+# under 100. So the rollup writes with ``INSERT ... SELECT`` and no row passes through Python.
 
 
 def _double(expr: str) -> str:

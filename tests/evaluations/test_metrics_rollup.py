@@ -375,17 +375,68 @@ def test_seven_day_badge_and_stars_pool_the_counts():
     assert metrics.stars == 4  # 80% and 100%: 4 stars; 5 needs 90% and 90%
 
 
-def test_star_levels_follow_the_settings(settings):
-    from evaluations.metrics import star_level
+def _stars_from_pooled_rates(answered_3m: int, satisfied: int) -> int:
+    """The stars the rollup gives a shop whose D-6..D-1 hold 100 first turns in hours (``answered_3m`` answered
+    within 180 s) and 100 ratings (``satisfied`` satisfied), with nothing on D."""
+    shop = ShopFactory()
+    DailyMetric.objects.create(
+        shop=shop,
+        date=D - timedelta(days=1),
+        scope=MetricScope.SHOP,
+        first_turns_in_hours=100,
+        first_turns_answered_3m=answered_3m,
+        ratings=100,
+        satisfied_ratings=satisfied,
+    )
+    daily_metrics_rollup(day=D, shop_ids=[shop.pk], now=LATER)
+    return row(shop).stars
 
-    assert star_level(0.9, 0.9) == 5
-    assert star_level(0.95, 0.89) == 4
-    assert star_level(0.8, 0.8) == 4
-    assert star_level(0.79, 1.0) == 3
-    assert star_level(None, 1.0) == 3
+
+@pytest.mark.parametrize(
+    ("answered_3m", "satisfied", "stars"),
+    [(90, 90, 5), (95, 89, 4), (80, 80, 4), (79, 100, 3), (0, 100, 3)],
+)
+def test_star_levels_follow_the_default_thresholds(answered_3m, satisfied, stars):
+    """5 stars from 90% and 90%, 4 from 80% and 80% (both reached, the boundary included), else 3."""
+    assert _stars_from_pooled_rates(answered_3m, satisfied) == stars
+
+
+def test_star_levels_follow_the_settings(settings):
     settings.METRICS_STAR_THRESHOLDS = [{"stars": 5, "response_rate_3m": 0.5, "satisfaction_rate": 0.5}]
-    assert star_level(0.6, 0.6) == 5
-    assert star_level(0.85, 0.85) == 5
+    assert _stars_from_pooled_rates(60, 60) == 5
+    assert _stars_from_pooled_rates(85, 49) == 3  # the only level left needs both rates
+
+
+def test_no_rating_in_seven_days_reaches_no_star_level():
+    """An undefined satisfaction rate (no rating) reaches nothing, however fast the answers: 3 stars."""
+    shop = ShopFactory()
+    DailyMetric.objects.create(
+        shop=shop,
+        date=D - timedelta(days=1),
+        scope=MetricScope.SHOP,
+        first_turns_in_hours=10,
+        first_turns_answered_3m=10,
+    )
+    daily_metrics_rollup(day=D, shop_ids=[shop.pk], now=LATER)
+    assert (row(shop).response_rate_3m_7d, row(shop).satisfaction_rate_7d, row(shop).stars) == (1.0, None, 3)
+
+
+@pytest.mark.parametrize(
+    ("started", "tier"), [(2_999, "<100"), (3_000, "100-999"), (30_000, "1000-9999"), (300_000, ">=10000")]
+)
+def test_reception_tier_boundaries(started, tier):
+    """Tier floors 100, 1,000 and 10,000 chats a day (the floor included), from 30 complete stored days."""
+    shop = ShopFactory()
+    for days in range(1, 31):
+        DailyMetric.objects.create(
+            shop=shop,
+            date=D - timedelta(days=days),
+            scope=MetricScope.SHOP,
+            conversations=started // 30 + (1 if days <= started % 30 else 0),
+            computed_at=local(12, days=1 - days),
+        )
+    daily_metrics_rollup(day=D, shop_ids=[shop.pk], now=LATER)
+    assert (row(shop).reception_volume, row(shop).reception_tier) == (started / 30, tier)
 
 
 def test_phase_boundary_and_a_buyer_who_pays_after_asking():
