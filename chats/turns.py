@@ -88,9 +88,9 @@ class ConversationFilter:
         parts: list[str] = []
         params: list = []
         if self.shop_ids is not None:
-            parts.append(_in_list("c.shop_id", self.shop_ids, params))
+            parts.append(in_list_sql("c.shop_id", self.shop_ids, params))
         if self.conversation_ids is not None:
-            parts.append(_in_list("c.id", self.conversation_ids, params))
+            parts.append(in_list_sql("c.id", self.conversation_ids, params))
         if self.started_from is not None:
             parts.append("c.started_at >= %s")
             params.append(connection.ops.adapt_datetimefield_value(self.started_from))
@@ -107,7 +107,8 @@ class ConversationFilter:
         return (" AND ".join(parts) or "1 = 1"), params
 
 
-def _in_list(column: str, values: Iterable[int], params: list) -> str:
+def in_list_sql(column: str, values: Iterable[int], params: list) -> str:
+    """``column IN (%s, ...)`` with the ids appended to ``params`` (``1 = 0`` when there are none)."""
     values = [int(v) for v in values]
     if not values:
         return "1 = 0"

@@ -81,6 +81,7 @@ from django.utils import timezone
 
 from chats.choices import Sender
 from chats.models import Conversation, Message, Turn
+from chats.turns import in_list_sql
 from shops.choices import AfterSalesEventKind, ServicePhase
 from shops.models import AfterSalesEvent, Shop
 
@@ -210,9 +211,9 @@ class Chosen:
 
     def where(self, shop: str, moment: str, params: list, *, lo: datetime | None = None) -> str:
         """``shop IN (...) AND lo <= moment < hi`` (the hull; ``lo`` overrides its start)."""
-        params += [*self.shop_ids, _db_datetime(lo or self.lo), _db_datetime(self.hi)]
-        shops = ", ".join(["%s"] * len(self.shop_ids))
-        return f"{shop} IN ({shops}) AND {moment} >= %s AND {moment} < %s"
+        shops = in_list_sql(shop, self.shop_ids, params)
+        params += [_db_datetime(lo or self.lo), _db_datetime(self.hi)]
+        return f"{shops} AND {moment} >= %s AND {moment} < %s"
 
 
 def _first_party_is_buyer(conversation: str) -> str:
@@ -373,8 +374,9 @@ def _reception_volumes(chosen: Chosen, day: date, params: list) -> tuple[str, st
 
 def _stored_days(chosen: Chosen, first: date, end: date, params: list) -> str:
     """The stored rows (alias ``m``) of the chosen shops dated ``first`` up to ``end`` (excluded)."""
-    params += [*chosen.shop_ids, connection.ops.adapt_datefield_value(first), connection.ops.adapt_datefield_value(end)]
-    return f"m.shop_id IN ({', '.join(['%s'] * len(chosen.shop_ids))}) AND m.date >= %s AND m.date < %s"
+    shops = in_list_sql("m.shop_id", chosen.shop_ids, params)
+    params += [connection.ops.adapt_datefield_value(first), connection.ops.adapt_datefield_value(end)]
+    return f"{shops} AND m.date >= %s AND m.date < %s"
 
 
 def _previous_days(chosen: Chosen, day: date, params: list) -> str:
