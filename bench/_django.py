@@ -37,3 +37,13 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def copy_rows(cursor, table: str, columns: list[str], rows) -> int:
+    """COPY ``rows`` (tuples) into ``table`` through a raw psycopg cursor; returns how many."""
+    count = 0
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count

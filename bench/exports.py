@@ -28,20 +28,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import _django
+from _django import copy_rows
 
 TAG = "[bench-exports]"
 FIRST_DAY = datetime(2026, 9, 30, 16, tzinfo=UTC)  # midnight of 1 October in the shop's Asia/Shanghai
 DAYS = 30
 WORDS = ["亲", "在的", "请问", "这款", "有货吗", "什么时候发货", "可以便宜点吗", "尺码偏大吗", "好的", "谢谢", "收到"]
-
-
-def _copy(cursor, table: str, columns: list[str], rows) -> int:
-    count = 0
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    return count
 
 
 def _shop():
@@ -127,8 +119,8 @@ def build(messages: int, per_chat: int, seed: int = 11) -> dict:
             )  # fmt: skip
             conversation_id += 1
         with transaction.atomic():
-            _copy(raw, "chats_conversation", conversation_columns, conversation_rows)
-            written += _copy(raw, "chats_message", message_columns, message_rows)
+            copy_rows(raw, "chats_conversation", conversation_columns, conversation_rows)
+            written += copy_rows(raw, "chats_message", message_columns, message_rows)
     raw.execute(
         "SELECT setval(pg_get_serial_sequence('chats_conversation', 'id'), (SELECT MAX(id) FROM chats_conversation))"
     )

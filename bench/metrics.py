@@ -23,22 +23,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import _django
+from _django import copy_rows
 
 TAG = "[bench-metrics]"
 LAST_DAY = date(2026, 10, 31)
 DAYS = 30
 ZONES = ["Asia/Shanghai"] * 9 + ["Asia/Tokyo"]
 INDUSTRIES = ["apparel", "beauty", "home", "digital", "food", "baby", "sports", "books", "pets", "jewelry"]
-
-
-def _copy(cursor, table: str, columns: list[str], rows) -> int:
-    """COPY ``rows`` (tuples) into ``table``; returns how many."""
-    count = 0
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    return count
 
 
 def _next_id(cursor, table: str) -> int:
@@ -186,10 +177,10 @@ def build(shop_count: int, conversations: int, per_chat: int, seed: int = 7) -> 
                 invite_id += 1
             conversation_id += 1
         with transaction.atomic():
-            totals["conversations"] += _copy(raw, "chats_conversation", conversation_columns, conversation_rows)
-            totals["messages"] += _copy(raw, "chats_message", message_columns, message_rows)
-            _copy(raw, "evaluations_ratinginvite", invite_columns, invite_rows)
-            totals["ratings"] += _copy(raw, "evaluations_evaluation", evaluation_columns, evaluation_rows)
+            totals["conversations"] += copy_rows(raw, "chats_conversation", conversation_columns, conversation_rows)
+            totals["messages"] += copy_rows(raw, "chats_message", message_columns, message_rows)
+            copy_rows(raw, "evaluations_ratinginvite", invite_columns, invite_rows)
+            totals["ratings"] += copy_rows(raw, "evaluations_evaluation", evaluation_columns, evaluation_rows)
     with transaction.atomic():
         _reset_sequence(raw, "chats_conversation")
         _reset_sequence(raw, "evaluations_ratinginvite")
@@ -204,7 +195,7 @@ def build(shop_count: int, conversations: int, per_chat: int, seed: int = 7) -> 
             )
             for _ in range(5000)
         ]
-        _copy(raw, "shops_aftersalesevent", ["shop_id", "buyer_id", "kind", "occurred_at"], events)
+        copy_rows(raw, "shops_aftersalesevent", ["shop_id", "buyer_id", "kind", "occurred_at"], events)
     copied = time.perf_counter()
     # A bulk writer of messages derives their turns in one statement, as the demo seeder and imports do.
     totals["turns"] = turns_rebuild(conversations=ConversationFilter(shop_ids=[shop.pk for shop in shops]))
