@@ -108,10 +108,14 @@ class ConversationFilter:
 
 
 def in_list_sql(column: str, values: Iterable[int], params: list) -> str:
-    """``column IN (%s, ...)`` with the ids appended to ``params`` (``1 = 0`` when there are none)."""
+    """``column IN (%s, ...)`` with the ids appended to ``params`` (``1 = 0`` when there are none); on PostgreSQL
+    ``column = ANY(%s)`` with one array parameter, which costs less to send and plan than hundreds of scalars."""
     values = [int(v) for v in values]
     if not values:
         return "1 = 0"
+    if connection.vendor == "postgresql":
+        params.append(values)
+        return f"{column} = ANY(CAST(%s AS BIGINT[]))"
     params.extend(values)
     return f"{column} IN ({', '.join(['%s'] * len(values))})"
 
