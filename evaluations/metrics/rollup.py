@@ -269,24 +269,31 @@ def _chats_with_turns(chosen: Chosen, params: list) -> str:
     ``TURN_LOOKBACK`` before it and not ended before it), with their dimensions; ``dt`` applies each shop's own
     bounds."""
     in_hull = chosen.where("c.shop_id", "c.started_at", params, lo=chosen.lo - TURN_LOOKBACK)
-    params.append(_db_datetime(chosen.lo))
     return f"""
     SELECT c.id, c.started_at, c.ended_at, c.agent_id, c.group_id, c.phase,
            CASE WHEN c.assigned_at IS NULL THEN '{ServedBy.BOT}' ELSE '{ServedBy.HUMAN}' END AS served_by
     FROM {_table(Conversation)} c
-    WHERE {in_hull} AND (c.ended_at IS NULL OR c.ended_at >= %s)"""
+    WHERE {in_hull}"""
 
 
 def _turns_of_day(chosen: Chosen, params: list) -> str:
-    """``dt``: the stored turns that started on D, with their conversation's dimensions."""
+    """``dt``: the stored turns that started on D, with their conversation's dimensions. The turns and chats in the
+    hull are joined first (both sides are index ranges the planner estimates well, so it hashes), then each shop's
+    own bounds apply: joined to ``b`` first, the estimate drops tenfold and the planner loops over the chats' primary
+    key instead, 13,000 lookups for 200 shops. ``OFFSET 0`` keeps that order on PostgreSQL."""
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     return f"""
-    SELECT t.shop_id, c.agent_id, c.group_id, c.phase, c.served_by, t.number AS turn_no, t.response_seconds,
-           CASE WHEN t.responded_at IS NULL THEN c.agent_id ELSE t.responder_agent_id END AS turn_agent_id,
-           CASE WHEN t.number = 1 AND t.started_at >= b.h9 AND t.started_at < b.h21 THEN 1 ELSE 0 END AS in_hours
-    FROM {_table(Turn)} t JOIN b ON b.shop_id = t.shop_id AND t.started_at >= b.lo AND t.started_at < b.hi
-    JOIN cs c ON c.id = t.conversation_id AND c.started_at >= b.lookback
-        AND (c.ended_at IS NULL OR c.ended_at >= b.lo)
-    WHERE {chosen.where("t.shop_id", "t.started_at", params)}"""
+    SELECT t.shop_id, t.agent_id, t.group_id, t.phase, t.served_by, t.turn_no, t.response_seconds,
+           CASE WHEN t.responded_at IS NULL THEN t.agent_id ELSE t.responder_agent_id END AS turn_agent_id,
+           CASE WHEN t.turn_no = 1 AND t.started_at >= b.h9 AND t.started_at < b.h21 THEN 1 ELSE 0 END AS in_hours
+    FROM (
+        SELECT t.shop_id, t.number AS turn_no, t.started_at, t.responded_at, t.response_seconds,
+               t.responder_agent_id, c.started_at AS chat_started_at, c.ended_at, c.agent_id, c.group_id, c.phase,
+               c.served_by
+        FROM {_table(Turn)} t JOIN cs c ON c.id = t.conversation_id
+        WHERE {chosen.where("t.shop_id", "t.started_at", params)}{fence}
+    ) t JOIN b ON b.shop_id = t.shop_id AND t.started_at >= b.lo AND t.started_at < b.hi
+        AND t.chat_started_at >= b.lookback AND (t.ended_at IS NULL OR t.ended_at >= b.lo)"""
 
 
 def _ratings_of_day(chosen: Chosen, params: list) -> str:
@@ -623,7 +630,7 @@ def _statement(day: date, shops: list[tuple[int, str]], now: datetime) -> tuple[
     # the parts that read it into a per-row loop over a large range.
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     ctes.append(f"conv AS {materialized}({_conversations_of_day(chosen, now, params)}\n)")
-    ctes.append(f"cs AS {materialized}({_chats_with_turns(chosen, params)}\n)")
+    ctes.append(f"cs AS ({_chats_with_turns(chosen, params)}\n)")
     ctes.append(f"dt AS {materialized}({_turns_of_day(chosen, params)}\n)")
     ctes += [f"r AS ({_ratings_of_day(chosen, params)}\n)", f"fine AS ({_fine()}\n)"]
     ctes.append(f"seek AS ({_resolution_seekers(chosen, params)}\n)")
