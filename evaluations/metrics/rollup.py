@@ -266,8 +266,8 @@ def _conversations_of_day(chosen: Chosen, now: datetime, params: list) -> str:
 
 def _chats_with_turns(chosen: Chosen, params: list) -> str:
     """``cs``: the conversations that can have turns on D in the hull of the chosen shops' days (started up to
-    ``TURN_LOOKBACK`` before it and not ended before it), with their dimensions; ``dt`` applies each shop's own
-    bounds."""
+    ``TURN_LOOKBACK`` before it), with their dimensions; ``dt`` applies each shop's own bounds (its lookback, and not
+    ended before D). No filter on the end here: the planner cannot tell it keeps a third of the range, not a tenth."""
     in_hull = chosen.where("c.shop_id", "c.started_at", params, lo=chosen.lo - TURN_LOOKBACK)
     return f"""
     SELECT c.id, c.started_at, c.ended_at, c.agent_id, c.group_id, c.phase,
