@@ -2,7 +2,8 @@
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -169,7 +170,7 @@ class DailyMetric(models.Model):
 
     tenancy_path = "shop"
 
-    # No index of their own: the shop leads ``daily_metric_shop_scope_date``; agents and groups have partial indexes
+    # No index of their own: the shop leads ``daily_metric_one_row``; agents and groups have partial indexes
     # (most rows have neither), so the nightly rollup's writes touch fewer indexes.
     shop = models.ForeignKey(
         Shop, on_delete=models.CASCADE, db_index=False, related_name="daily_metrics", verbose_name=_("shop")
@@ -249,28 +250,18 @@ class DailyMetric(models.Model):
         verbose_name_plural = _("daily metrics")
         ordering = ["-date", "shop_id", "scope", "pk"]
         constraints = [
+            # One row per shop, scope, day and dimension (the check below leaves one dimension per scope). One
+            # index for every scope, so that the rollup can upsert with ``ON CONFLICT`` on it (see
+            # ``DAILY_METRIC_KEY``); it also serves a shop's rows of a scope over a date range.
             models.UniqueConstraint(
-                fields=["shop", "date"], condition=Q(scope=MetricScope.SHOP), name="daily_metric_one_shop_row"
-            ),
-            models.UniqueConstraint(
-                fields=["shop", "date", "agent"],
-                condition=Q(scope=MetricScope.AGENT),
-                name="daily_metric_one_agent_row",
-            ),
-            models.UniqueConstraint(
-                fields=["shop", "date", "group"],
-                condition=Q(scope=MetricScope.GROUP),
-                name="daily_metric_one_group_row",
-            ),
-            models.UniqueConstraint(
-                fields=["shop", "date", "phase"],
-                condition=Q(scope=MetricScope.PHASE),
-                name="daily_metric_one_phase_row",
-            ),
-            models.UniqueConstraint(
-                fields=["shop", "date", "served_by"],
-                condition=Q(scope=MetricScope.SERVED_BY),
-                name="daily_metric_one_served_by_row",
+                F("shop"),
+                F("scope"),
+                F("date"),
+                Coalesce(F("agent"), Value(0), output_field=models.BigIntegerField()),
+                Coalesce(F("group"), Value(0), output_field=models.BigIntegerField()),
+                F("phase"),
+                F("served_by"),
+                name="daily_metric_one_row",
             ),
             models.CheckConstraint(
                 condition=Q(scope=MetricScope.SHOP, agent__isnull=True, group__isnull=True, phase="", served_by="")
@@ -283,7 +274,6 @@ class DailyMetric(models.Model):
             models.CheckConstraint(condition=Q(stars__gte=3, stars__lte=5), name="daily_metric_stars_3_5"),
         ]
         indexes = [
-            models.Index(fields=["shop", "scope", "date"], name="daily_metric_shop_scope_date"),
             models.Index(fields=["date", "scope"], name="daily_metric_date_scope"),
             models.Index(fields=["agent"], condition=Q(agent__isnull=False), name="daily_metric_agent"),
             models.Index(fields=["group"], condition=Q(group__isnull=False), name="daily_metric_group"),

@@ -17,10 +17,11 @@ from backoffice.errors import Conflict, Gone, InvalidInput
 from chats.choices import ConversationStatus, MessageFlag, Sender
 from chats.models import Conversation, Message
 from chats.services.turns import turns_record
+from chats.turns import id_set_sql, in_list_sql
 from shops.models import Shop
 
 from .choices import INVITE_VALIDITY_HOURS, InviteChannel, InviteStatus
-from .metrics import daily_metric_statements
+from .metrics import DAILY_METRIC_KEY, DAILY_METRIC_KEY_COLUMNS, daily_metric_statements
 from .models import DailyMetric, Evaluation, InviteDecision, RatingInvite
 from .random_source import random_source
 
@@ -152,7 +153,7 @@ def evaluation_submit(
 
 
 def _lock_day(day: date) -> None:
-    """Serialise rollups of one day on PostgreSQL, so two runs never interleave their delete and insert.
+    """Serialise rollups of one day on PostgreSQL, so two runs never interleave their upserts and deletes.
 
     JIT is switched off for the rest of the transaction: the rollup's CTEs are estimated at a few rows, so the
     planner's cost crosses ``jit_above_cost`` for a statement that runs in tens of milliseconds, and compiling
@@ -168,24 +169,33 @@ def _lock_day(day: date) -> None:
 def daily_metrics_rollup(*, day: date, shop_ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
     """Recompute the daily metrics of the shop-local day ``day`` for ``shop_ids`` (``None``: every shop).
 
-    Idempotent: the day's rows of those shops are replaced in one transaction (computed in SQL, see
-    ``evaluations.metrics.rollup``), so a re-run with the same data writes identical rows. Returns the rows written.
+    Idempotent, in one transaction (computed in SQL, see ``evaluations.metrics.rollup``): each row is upserted on its
+    key (``DAILY_METRIC_KEY``), so a re-run updates the day's rows in place and keeps their ids (with the same data,
+    only ``computed_at`` changes), and the day's rows of those shops that the run did not write (an agent with
+    nothing left to count that day) are deleted. Returns the rows written.
     """
     ids = None if shop_ids is None else sorted(set(shop_ids))
     now = now or timezone.now()
     _lock_day(day)
-    stale = DailyMetric.objects.filter(date=day)
-    if ids is not None:
-        stale = stale.filter(shop_id__in=ids)
-    # The stored rows of D-6..D-1 feed the 7-day figures; D's own rows are replaced, so they are deleted first.
-    stale.delete()
-    written = 0
     table = connection.ops.quote_name(DailyMetric._meta.db_table)
+    written: list[int] = []
     with connection.cursor() as cursor:
         for sql, columns, params in daily_metric_statements(day=day, shop_ids=ids, now=now):
-            cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) {sql}", params)  # noqa: S608
-            written += cursor.rowcount
-    return written
+            updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in columns if name not in DAILY_METRIC_KEY_COLUMNS)
+            # ``WHERE TRUE``: SQLite cannot otherwise tell the upsert's ``ON CONFLICT`` from the join's ``ON``.
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) {sql} WHERE TRUE "  # noqa: S608 -- the module's own SQL
+                f"ON CONFLICT ({DAILY_METRIC_KEY}) DO UPDATE SET {updates} RETURNING id",
+                params,
+            )
+            written += [row[0] for row in cursor.fetchall()]
+        params: list = [connection.ops.adapt_datefield_value(day)]
+        shops = "" if ids is None else f" AND {in_list_sql('shop_id', ids, params)}"
+        cursor.execute(
+            f"DELETE FROM {table} WHERE date = %s{shops} AND id NOT IN ({id_set_sql(written, params)})",  # noqa: S608
+            params,
+        )
+    return len(written)
 
 
 def daily_metrics_rollup_nightly(*, days_ago: int, now: datetime | None = None) -> int:

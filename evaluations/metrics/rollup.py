@@ -99,6 +99,9 @@ POOLED_DAYS = 7
 TURN_LOOKBACK = timedelta(days=2)
 
 DIMENSIONS = ("scope", "shop_id", "agent_id", "group_id", "phase", "served_by")
+# The key of a stored row, as the unique index ``daily_metric_one_row`` has it (the writer's ``ON CONFLICT`` target).
+DAILY_METRIC_KEY = "shop_id, scope, date, COALESCE(agent_id, 0), COALESCE(group_id, 0), phase, served_by"
+DAILY_METRIC_KEY_COLUMNS = ("date", *DIMENSIONS)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chats.choices import ConversationStatus, Sender
+from chats.models import Conversation
 from evaluations.choices import MetricScope
 from evaluations.models import DailyMetric
 from evaluations.services import daily_metrics_rollup
@@ -295,11 +296,34 @@ def test_rerunning_a_day_writes_identical_rows():
     ids = set(DailyMetric.objects.values_list("pk", flat=True))
     assert daily_metrics_rollup(day=D, now=LATER) == len(first) == 7  # shop, agent, group, two phases, bot and human
     assert _values(DailyMetric.objects.all()) == first
-    assert ids.isdisjoint(DailyMetric.objects.values_list("pk", flat=True))  # replaced, not appended
+    assert set(DailyMetric.objects.values_list("pk", flat=True)) == ids  # updated in place: the same rows
     other = ShopFactory()
     daily_metrics_rollup(day=D, shop_ids=[other.pk], now=LATER)  # one shop: the others' rows stay
     assert DailyMetric.objects.filter(shop=shop).count() == 7
     assert row(shop, MetricScope.GROUP, group=group).avg_response_seconds == 100.0
+
+
+def test_a_rerun_updates_the_rows_it_keeps_adds_new_ones_and_deletes_those_left_with_nothing():
+    shop = ShopFactory()
+    a, b = AgentFactory(shop=shop), AgentFactory(shop=shop)
+    first = chat(shop, local(10), [(0, Sender.BUYER), (60, Sender.AGENT)], agent=a)
+    chat(shop, local(11), agent=b)  # b's chat has no messages: b's row counts only the conversation
+    other = ShopFactory()
+    chat(other, local(12), agent=AgentFactory(shop=other))
+    daily_metrics_rollup(day=D, now=LATER)
+    shop_row, a_row, others = row(shop), row(shop, MetricScope.AGENT, agent=a), set(other.daily_metrics.all())
+    assert row(shop, MetricScope.AGENT, agent=b).conversations == 1
+    Conversation.objects.filter(shop=shop, agent=b).update(agent=None)  # b no longer had that chat
+    chat(shop, local(13), [(0, Sender.BUYER)], phase="after_sales")  # a new phase row
+    # shop, a, two phases, bot-served (the factory's chats never reached a human)
+    assert daily_metrics_rollup(day=D, shop_ids=[shop.pk], now=LATER + timedelta(hours=1)) == 5
+    assert not DailyMetric.objects.filter(shop=shop, scope=MetricScope.AGENT, agent=b).exists()  # deleted
+    assert row(shop).pk == shop_row.pk and row(shop).conversations == 3 and row(shop).computed_at > LATER
+    assert row(shop, MetricScope.AGENT, agent=a).pk == a_row.pk
+    assert row(shop, MetricScope.AGENT, agent=a).conversations == 1 == first.agent.daily_metrics.count()
+    assert row(shop, MetricScope.PHASE, phase="after_sales").conversations == 1
+    assert set(other.daily_metrics.all()) == others  # another shop's rows are not touched
+    assert DailyMetric.objects.filter(shop=shop).count() == 5
 
 
 def test_reception_volume_and_tier_match_the_rollout_figure():
