@@ -193,9 +193,11 @@ KEY_COLUMNS = (*COUNTS, *SHOP_FACTS, *PREVIOUS, "present")
 SECONDS = ("response_seconds_total", "first_response_seconds_total")  # the measures that are not counts
 
 
-def _sum(name: str) -> str:
-    """``SUM`` of a measure; a count stays an integer (PostgreSQL would widen it to ``numeric``, slow to add up)."""
-    return f"SUM({name})" if name in SECONDS else f"CAST(SUM({name}) AS INTEGER)"
+def _sum(name: str, expr: str | None = None) -> str:
+    """``SUM`` of a measure (of ``expr``, by default the column ``name``); a count stays an integer (PostgreSQL would
+    widen it to ``numeric``, slow to add up)."""
+    expr = expr or name
+    return f"SUM({expr})" if name in SECONDS else f"CAST(SUM({expr}) AS INTEGER)"
 
 
 def _measures(names, given: dict[str, str]) -> str:
@@ -280,12 +282,19 @@ def _chats_with_turns(chosen: Chosen, params: list) -> str:
 
 
 def _turns_of_day(chosen: Chosen, params: list) -> str:
-    """``dt``: the stored turns that started on D, with their conversation's dimensions. The turns and chats in the
-    hull are joined first (both sides are index ranges the planner estimates well, so it hashes), then each shop's
-    own bounds apply: joined to ``b`` first, the estimate drops tenfold and the planner loops over the chats' primary
-    key instead, 13,000 lookups for 200 shops. ``OFFSET 0`` keeps that order on PostgreSQL."""
+    """``dt``: the turn measures of D (the stored turns that started on D) summed per their conversation's
+    dimensions and the agent who answered them, so that ``fine`` adds up a row per key rather than one per turn.
+
+    The turns and chats in the hull are joined first (both sides are index ranges the planner estimates well, so it
+    hashes), then each shop's own bounds apply: joined to ``b`` first, the estimate drops tenfold and the planner
+    loops over the chats' primary key instead, 13,000 lookups for 200 shops. ``OFFSET 0`` keeps that order on
+    PostgreSQL."""
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+    keys = "shop_id, agent_id, turn_agent_id, group_id, phase, served_by"
+    first_turns = {name: f"CASE WHEN in_hours = 1 THEN {expr} ELSE 0 END" for name, expr in FIRST_TURN_MEASURES.items()}
+    sums = ", ".join(f"{_sum(name, expr)} AS {name}" for name, expr in (first_turns | TURN_MEASURES).items())
     return f"""
+    SELECT {keys}, {sums} FROM (
     SELECT t.shop_id, t.agent_id, t.group_id, t.phase, t.served_by, t.turn_no, t.response_seconds,
            CASE WHEN t.responded_at IS NULL THEN t.agent_id ELSE t.responder_agent_id END AS turn_agent_id,
            CASE WHEN t.turn_no = 1 AND t.started_at >= b.h9 AND t.started_at < b.h21 THEN 1 ELSE 0 END AS in_hours
@@ -296,7 +305,8 @@ def _turns_of_day(chosen: Chosen, params: list) -> str:
         FROM {_table(Turn)} t JOIN cs c ON c.id = t.conversation_id
         WHERE {chosen.where("t.shop_id", "t.started_at", params)}{fence}
     ) t JOIN b ON b.shop_id = t.shop_id AND t.started_at >= b.lo AND t.started_at < b.hi
-        AND t.chat_started_at >= b.lookback AND (t.ended_at IS NULL OR t.ended_at >= b.lo)"""
+        AND t.chat_started_at >= b.lookback AND (t.ended_at IS NULL OR t.ended_at >= b.lo)
+    ) d GROUP BY {keys}"""
 
 
 def _ratings_of_day(chosen: Chosen, params: list) -> str:
@@ -425,8 +435,8 @@ def _fine() -> str:
     dimensions = "shop_id, agent_id, group_id, phase, served_by"
     sources = [
         ("conv", "agent_id", "", CONVERSATION_MEASURES),
-        ("dt", "agent_id", "WHERE in_hours = 1", FIRST_TURN_MEASURES),
-        ("dt", "turn_agent_id", "", TURN_MEASURES),
+        ("dt", "agent_id", "WHERE first_turns_in_hours > 0", {name: name for name in FIRST_TURN_MEASURES}),
+        ("dt", "turn_agent_id", "", {name: name for name in TURN_MEASURES}),
         ("r", "agent_id", "", RATING_MEASURES),
     ]
     rows = "\n    UNION ALL\n    ".join(
