@@ -182,9 +182,9 @@ def daily_metrics_rollup(*, day: date, shop_ids: Iterable[int] | None = None, no
     with connection.cursor() as cursor:
         for sql, columns, params in daily_metric_statements(day=day, shop_ids=ids, now=now):
             updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in columns if name not in DAILY_METRIC_KEY_COLUMNS)
-            # ``WHERE TRUE``: SQLite cannot otherwise tell the upsert's ``ON CONFLICT`` from the join's ``ON``.
+            # The statement ends with ORDER BY: SQLite could not otherwise tell ``ON CONFLICT`` from a join's ``ON``.
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) {sql} WHERE TRUE "  # noqa: S608 -- the module's own SQL
+                f"INSERT INTO {table} ({', '.join(columns)}) {sql} "  # noqa: S608 -- the module's own SQL
                 f"ON CONFLICT ({DAILY_METRIC_KEY}) DO UPDATE SET {updates} RETURNING id",
                 params,
             )

@@ -660,7 +660,9 @@ def _statement(day: date, shops: list[tuple[int, str]], now: datetime) -> tuple[
     ctes.append(f"k AS (SELECT {dimensions}, {sums} FROM parts GROUP BY {dimensions} HAVING MAX(present) = 1)")
     select, columns = _select(day, now, params)
     with_clause = ",\n".join(ctes)
-    sql = f"WITH {with_clause}\nSELECT {select}\nFROM k JOIN b ON b.shop_id = k.shop_id"
+    # In scope order, so a day's shop rows are written together: the 30-day volume of later days reads 30 short runs of
+    # pages, not one page per row (about 2,200 pages for 200 shops).
+    sql = f"WITH {with_clause}\nSELECT {select}\nFROM k JOIN b ON b.shop_id = k.shop_id\nORDER BY k.scope, k.shop_id"
     return sql, columns, params
 
 
