@@ -1,8 +1,8 @@
 """Daily service-diagnosis rollups, computed in the database (DESIGN.md, "Service diagnosis metrics").
 
 Read-only: :func:`daily_metric_values` returns the ``DailyMetric`` values of one local day of some (or all) shops
-(:func:`daily_metric_rows`, the same as unsaved rows); the service ``daily_metrics_rollup`` replaces the stored rows
-with them in one transaction.
+(:func:`daily_metric_rows`, the same as unsaved rows); the service ``daily_metrics_rollup`` upserts them in one
+transaction (a re-run updates the stored rows in place) and deletes the day's rows it no longer gives.
 
 How it runs: a shop's day D is its own local day (``[00:00 D, 00:00 D+1)`` in its zone, DST included). One
 statement (:func:`daily_metric_statements`) gives every row of D for every chosen shop, whatever its zone: the CTE
@@ -12,7 +12,7 @@ of D (0/1 facts), the turns of D (the stored ``chats.Turn`` rows, which the writ
 ``chats.turns``; an index range rather than every conversation's message stream) and the ratings of D, summed per
 shop, agent, group, phase and served-by (``fine``) and then per scope; after-sales seekers and events and the 30-day
 volume per shop; the stored rows of D-6..D-1. They are added up per row key, and every rate, badge, star and flag
-is derived in SQL. The service writes it with ``INSERT ... SELECT``: no row passes through Python.
+is derived in SQL. The service writes it with ``INSERT ... SELECT ... ON CONFLICT``: no row passes through Python.
 
 Definitions, to the letter of DESIGN.md, and the choices it leaves open:
 
@@ -473,7 +473,7 @@ def _shop_facts() -> str:
 # Every figure of a row is derived in SQL, to the letter of the module doc: a rate is ``numerator / denominator`` in
 # IEEE doubles, NULL when the denominator is 0 (API.md); stars take the first level of ``METRICS_STAR_THRESHOLDS``
 # that both 7-day rates reach, else 3; the tier is the highest of ``RECEPTION_TIER_FLOORS`` the volume reaches, else
-# under 100. So the rollup writes with ``INSERT ... SELECT`` and no row passes through Python.
+# under 100. So the rollup writes with ``INSERT ... SELECT ... ON CONFLICT`` and no row passes through Python.
 
 
 def _double(expr: str) -> str:
