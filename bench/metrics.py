@@ -7,9 +7,11 @@ sizes, three agents each, 20,000 buyers, ``--conversations`` chats over 30 days 
 messages each: bot greetings, buyer turns, agent and bot answers with exponential delays, auto-replies, official
 messages, unanswered last turns), rating invites and ratings, and after-sales events, with ``COPY``.
 
-Then, on the same data in the same run, times (best of ``--repeat``):
+Then, on the same data in the same run, times (best of ``--repeat``, the three in turn):
 - ``rollup``: ``daily_metrics_rollup`` of the last day for every shop (every metric, every scope, written), after the
-  30-day backfill (``rollup_metrics --from --to``, timed: target < 2 minutes) as the nightly run leaves a live system;
+  30-day backfill (``rollup_metrics --from --to``, timed: target < 2 minutes) as the nightly run leaves a live system:
+  a re-run (the day's rows updated in place, as the nightly D-2 and D-4 runs do) and the day's first run (its rows
+  deleted beforehand, untimed: every row inserted, as the nightly D-1 run does);
 - ``baseline``: one hand-written SQL query computing only the 3-minute response rate and the average response time
   of that day for every shop (window functions over the day's messages, nothing written);
 and prints both, rows/s (messages of the day's chats per second) and the ratio rollup / baseline (target <= 1.5).
@@ -291,13 +293,27 @@ def day_messages(day: date) -> int:
     ).count()
 
 
-def best(repeat: int, func):
-    times, result = [], None
+def interleaved(repeat: int, **funcs) -> dict:
+    """``{name: (best time, last result)}`` for ``funcs`` (``name=(untimed setup or None, timed function)``), run in
+    turn ``repeat`` times, so that a change of the machine's load affects them alike."""
+    times = {name: [] for name in funcs}
+    results = {}
     for _ in range(repeat):
-        started = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - started)
-    return min(times), result
+        for name, (setup, func) in funcs.items():
+            if setup:
+                setup()
+            started = time.perf_counter()
+            results[name] = func()
+            times[name].append(time.perf_counter() - started)
+    return {name: (min(times[name]), results[name]) for name in funcs}
+
+
+def forget_day(day: date, shop_ids: list[int]) -> None:
+    """Delete the day's rows (their own transaction), so that the next rollup is the day's first: every row
+    inserted, as the nightly run does for D-1."""
+    from evaluations.models import DailyMetric
+
+    DailyMetric.objects.filter(date=day, shop_id__in=shop_ids).delete()
 
 
 def main():
@@ -338,13 +354,22 @@ def main():
     day = LAST_DAY
     messages = day_messages(day)
     baseline(day)  # warm the cache for both
-    base_time, answered = best(args.repeat, lambda: baseline(day))
-    rollup_time, written = best(args.repeat, lambda: daily_metrics_rollup(day=day, shop_ids=shop_ids))
+    timed = interleaved(
+        args.repeat,
+        baseline=(None, lambda: baseline(day)),
+        rerun=(None, lambda: daily_metrics_rollup(day=day, shop_ids=shop_ids)),
+        first=(lambda: forget_day(day, shop_ids), lambda: daily_metrics_rollup(day=day, shop_ids=shop_ids)),
+    )
+    base_time, answered = timed["baseline"]
+    rollup_time, written = timed["rerun"]
+    first_time, _ = timed["first"]
     print(f"day {day}: ~{messages:,} messages in the day's chats, {len(shop_ids)} shops")
     print(f"baseline (3-minute rate + average response time, SQL): {base_time * 1000:.0f} ms, {len(answered)} shops")
-    print(f"rollup (every metric, every scope, written): {rollup_time * 1000:.0f} ms, {written} rows")
+    print(f"rollup (every metric, every scope, written), a re-run: {rollup_time * 1000:.0f} ms, {written} rows updated")
+    print(f"rollup, the day's first run (rows inserted): {first_time * 1000:.0f} ms")
     print(f"rows/s: rollup {messages / rollup_time:,.0f} messages/s, baseline {messages / base_time:,.0f} messages/s")
-    print(f"ratio rollup / baseline: {rollup_time / base_time:.2f} (target <= 1.5)")
+    ratios = f"{rollup_time / base_time:.2f} re-run, {first_time / base_time:.2f} first run"
+    print(f"ratio rollup / baseline: {ratios} (target <= 1.5)")
     from evaluations.models import DailyMetric
 
     stored = {
