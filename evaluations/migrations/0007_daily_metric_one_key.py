@@ -44,6 +44,12 @@ class Migration(migrations.Migration):
                 name="daily_metric_one_row",
             ),
         ),
+        migrations.AddIndex(
+            model_name="dailymetric",
+            index=models.Index(
+                condition=models.Q(("scope", "shop")), fields=["shop", "date"], name="daily_metric_shop_days"
+            ),
+        ),
         migrations.RunPython(fill_factor, unfill_factor),
         migrations.RemoveConstraint(
             model_name="dailymetric",
