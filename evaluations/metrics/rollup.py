@@ -402,7 +402,7 @@ def _stored_days(chosen: Chosen, first: date, end: date, params: list) -> str:
 def _previous_days(chosen: Chosen, day: date, params: list) -> str:
     """``prev``: the pooled counts of the stored rows of D-6..D-1, per row key."""
     dimensions = ", ".join(f"m.{name}" for name in DIMENSIONS)
-    sums = ", ".join(f"SUM(m.{name}) AS {name}_prev" for name in POOLED_COUNTS)
+    sums = ", ".join(f"{_sum(name, f'm.{name}')} AS {name}_prev" for name in POOLED_COUNTS)
     return (
         f"SELECT {dimensions}, {sums} FROM {_table(DailyMetric)} m "
         f"WHERE {_stored_days(chosen, day - timedelta(days=POOLED_DAYS - 1), day, params)} GROUP BY {dimensions}"
@@ -464,8 +464,12 @@ def _shop_facts() -> str:
         ),
         ("vol", {"started_30d_": "started"}),
     ]
+    # Integers, like every other branch's counts: one bigint branch would make the column bigint, whose SUM in ``k``
+    # PostgreSQL adds up as ``numeric``.
     return "\nUNION ALL\n".join(
-        f"SELECT {shop}, {_measures(KEY_COLUMNS, given)} FROM {source}" for source, given in branches
+        f"SELECT {shop}, {_measures(KEY_COLUMNS, {name: f'CAST({expr} AS INTEGER)' for name, expr in given.items()})} "
+        f"FROM {source}"
+        for source, given in branches
     )
 
 
