@@ -308,18 +308,13 @@ def interleaved(repeat: int, **funcs) -> dict:
     return {name: (min(times[name]), results[name]) for name in funcs}
 
 
-def forget_days(shop_ids: list[int]) -> None:
+def forget(shop_ids: list[int], day: date | None = None) -> None:
+    """Delete the shops' stored rows (of ``day`` only, if given) in their own transaction: before a run, what earlier
+    runs left; before a timed first run, the day's rows, so that every row is inserted, as the nightly D-1 run does."""
     from evaluations.models import DailyMetric
 
-    DailyMetric.objects.filter(shop_id__in=shop_ids).delete()
-
-
-def forget_day(day: date, shop_ids: list[int]) -> None:
-    """Delete the day's rows (their own transaction), so that the next rollup is the day's first: every row
-    inserted, as the nightly run does for D-1."""
-    from evaluations.models import DailyMetric
-
-    DailyMetric.objects.filter(date=day, shop_id__in=shop_ids).delete()
+    rows = DailyMetric.objects.filter(shop_id__in=shop_ids)
+    (rows if day is None else rows.filter(date=day)).delete()
 
 
 def main():
@@ -352,7 +347,7 @@ def main():
     # A running system has rolled up every day before the one measured (the nightly run): the day before the data
     # (so the 30-day volume of every day reads stored rows), then the timed 30-day backfill.
     # Whatever earlier runs left is deleted first, so that every run measures the same state: each day rolled up once.
-    forget_days(shop_ids)
+    forget(shop_ids)
     vacuum()
     daily_metrics_rollup(day=first - timedelta(days=1), shop_ids=shop_ids)
     started = time.perf_counter()
@@ -373,7 +368,7 @@ def main():
     fresh = interleaved(
         args.repeat,
         baseline=(None, lambda: baseline(day)),
-        rollup=(lambda: forget_day(day, shop_ids), lambda: daily_metrics_rollup(day=day, shop_ids=shop_ids)),
+        rollup=(lambda: forget(shop_ids, day), lambda: daily_metrics_rollup(day=day, shop_ids=shop_ids)),
     )
     first_base, first_time = fresh["baseline"][0], fresh["rollup"][0]
     print(f"day {day}: ~{messages:,} messages in the day's chats, {len(shop_ids)} shops")
