@@ -272,7 +272,8 @@ def _conversations_of_day(chosen: Chosen, now: datetime, params: list) -> str:
 def _chats_with_turns(chosen: Chosen, params: list) -> str:
     """``cs``: the conversations that can have turns on D in the hull of the chosen shops' days (started up to
     ``TURN_LOOKBACK`` before it), with their dimensions; ``dt`` applies each shop's own bounds (its lookback, and not
-    ended before D). No filter on the end here: the planner cannot tell it keeps a third of the range, not a tenth."""
+    ended before D). No filter on the end here: it keeps a third of the range, which the planner estimates at a
+    thirtieth."""
     in_hull = chosen.where("c.shop_id", "c.started_at", params, lo=chosen.lo - TURN_LOOKBACK)
     return f"""
     SELECT c.id, c.started_at, c.ended_at, c.agent_id, c.group_id, c.phase,
@@ -512,7 +513,7 @@ BOUND_TYPES = ("TIMESTAMP WITH TIME ZONE",) * 6 + ("BOOLEAN",)  # of BOUNDS[2:]
 def _shop_bounds(zones: dict[str, list[int]], zone_bounds: list[list], params: list) -> str:
     """The body of ``b``: each chosen shop with its zone's bounds (``zone_bounds[zone_no]``, the values of
     ``BOUNDS[2:]``). On PostgreSQL the shops are two arrays and each bound one array indexed by zone, so the
-    parameters do not grow with the shops (a datetime parameter per shop and bound cost about 8 ms for 200 shops)
+    parameters do not grow with the shops (a parameter per shop and bound cost about 9 ms for 200 shops)
     and the planner knows the row count; else one ``VALUES`` row per shop."""
     shops = [(shop_id, zone_no) for zone_no, ids in enumerate(zones.values()) for shop_id in ids]
     if connection.vendor == "postgresql":
