@@ -185,11 +185,17 @@ TURN_MEASURES = {
 RATING_MEASURES = {"ratings": "1", "satisfied_ratings": "satisfied"}
 MEASURE_GROUPS = (CONVERSATION_MEASURES, FIRST_TURN_MEASURES, TURN_MEASURES, RATING_MEASURES)
 COUNTS = tuple(name for group in MEASURE_GROUPS for name in group)
-# Shop rows only: after-sales seekers and events of D, and the conversations of the 30 days before it.
-SHOP_FACTS = ("seekers_", "consultations_", "disputes_", "interventions_", "started_30d_")
+# Shop rows only: after-sales seekers and events of D, and the conversations of the 30 days before it (the parts
+# they come from).
+SHOP_FACT_SOURCES = {
+    "seekers_": "seek.seekers",
+    "consultations_": "ev.platform_consultations",
+    "disputes_": "ev.disputes",
+    "interventions_": "ev.complaint_interventions",
+    "started_30d_": "vol.started",
+}
 POOLED_COUNTS = ("first_turns_in_hours", "first_turns_answered_3m", "ratings", "satisfied_ratings")
 PREVIOUS = tuple(f"{name}_prev" for name in POOLED_COUNTS)  # sums of the stored rows of D-6..D-1
-KEY_COLUMNS = (*COUNTS, *SHOP_FACTS, *PREVIOUS, "present")
 SECONDS = ("response_seconds_total", "first_response_seconds_total")  # the measures that are not counts
 
 
@@ -410,23 +416,29 @@ def _previous_days(chosen: Chosen, day: date, params: list) -> str:
     )
 
 
-def _by_scope() -> str:
-    """The ``fine`` rows (measures per shop, agent, group, phase and served-by) summed per scope, as one
-    ``UNION ALL`` keyed like ``DIMENSIONS``; every such row is ``present`` on D."""
+def _scopes() -> str:
+    """``sc``: the rows of D, one per row key (``DIMENSIONS``), with their summed counts. The shop row of every chosen
+    shop (even on a day without chats) carries its after-sales and volume facts; the agent, group, phase and
+    served-by rows are the ``fine`` rows summed per their key, for the keys present on D. Each key comes from one
+    branch, so the branches are not added up again."""
     null_id = "CAST(NULL AS BIGINT)"
     scopes = [
-        (MetricScope.SHOP, null_id, null_id, "''", "''", "shop_id", ""),
-        (MetricScope.AGENT, "agent_id", null_id, "''", "''", "shop_id, agent_id", "WHERE agent_id IS NOT NULL"),
-        (MetricScope.GROUP, null_id, "group_id", "''", "''", "shop_id, group_id", "WHERE group_id IS NOT NULL"),
-        (MetricScope.PHASE, null_id, null_id, "phase", "''", "shop_id, phase", ""),
-        (MetricScope.SERVED_BY, null_id, null_id, "''", "served_by", "shop_id, served_by", ""),
+        (MetricScope.AGENT, "agent_id", null_id, "''", "''", "agent_id", "WHERE agent_id IS NOT NULL"),
+        (MetricScope.GROUP, null_id, "group_id", "''", "''", "group_id", "WHERE group_id IS NOT NULL"),
+        (MetricScope.PHASE, null_id, null_id, "phase", "''", "phase", ""),
+        (MetricScope.SERVED_BY, null_id, null_id, "''", "served_by", "served_by", ""),
     ]
-    sums = {name: _sum(name) for name in COUNTS} | {"present": "1"}
-    return "\nUNION ALL\n".join(
-        f"SELECT '{scope.value}' AS scope, shop_id, {a} AS agent_id, {g} AS group_id, {p} AS phase, "
-        f"{b} AS served_by, {_measures(KEY_COLUMNS, sums)} FROM fine {where} GROUP BY {group_by}"
-        for scope, a, g, p, b, group_by, where in scopes
+    no_facts = _measures(SHOP_FACT_SOURCES, {})
+    # A key whose turns all went unanswered sums no seconds: 0, as on the shop row.
+    sums = ", ".join(
+        f"COALESCE({_sum(name)}, 0) AS {name}" if name in SECONDS else f"{_sum(name)} AS {name}" for name in COUNTS
     )
+    branches = [
+        f"SELECT '{scope.value}' AS scope, shop_id, {a} AS agent_id, {g} AS group_id, {p} AS phase, "
+        f"{b} AS served_by, {sums}, {no_facts} FROM fine {where} GROUP BY shop_id, {key}"
+        for scope, a, g, p, b, key, where in scopes
+    ]
+    return "\nUNION ALL\n".join([_shop_rows(), *branches])
 
 
 def _fine() -> str:
@@ -449,28 +461,18 @@ def _fine() -> str:
     return f"\n    SELECT {dimensions}, {sums} FROM (\n    {rows}\n    ) x GROUP BY {dimensions}"
 
 
-def _shop_facts() -> str:
-    """Shop rows: one for every chosen shop (even on a day without chats), and its seekers, events and volume."""
-    shop = f"'{MetricScope.SHOP}' AS scope, shop_id, NULL AS agent_id, NULL AS group_id, '' AS phase, '' AS served_by"
-    branches = [
-        ("b", {"present": "1"}),
-        ("seek", {"seekers_": "seekers"}),
-        (
-            "ev",
-            {
-                "consultations_": "platform_consultations",
-                "disputes_": "disputes",
-                "interventions_": "complaint_interventions",
-            },
-        ),
-        ("vol", {"started_30d_": "started"}),
-    ]
-    # Integers, like every other branch's counts: one bigint branch would make the column bigint, whose SUM in ``k``
-    # PostgreSQL adds up as ``numeric``.
-    return "\nUNION ALL\n".join(
-        f"SELECT {shop}, {_measures(KEY_COLUMNS, {name: f'CAST({expr} AS INTEGER)' for name, expr in given.items()})} "
-        f"FROM {source}"
-        for source, given in branches
+def _shop_rows() -> str:
+    """Shop rows: one for every chosen shop (``b``), with its day's counts (the ``fine`` rows summed per shop), and
+    its seekers, events and volume (integers, like the other branches' columns)."""
+    counts = ", ".join(f"COALESCE(f.{name}, 0) AS {name}" for name in COUNTS)
+    facts = ", ".join(f"CAST(COALESCE({source}, 0) AS INTEGER) AS {name}" for name, source in SHOP_FACT_SOURCES.items())
+    sums = ", ".join(f"{_sum(name)} AS {name}" for name in COUNTS)
+    return (
+        f"SELECT '{MetricScope.SHOP}' AS scope, b.shop_id, CAST(NULL AS BIGINT) AS agent_id, "
+        f"CAST(NULL AS BIGINT) AS group_id, '' AS phase, '' AS served_by, {counts}, {facts}\n"
+        f"FROM b LEFT JOIN (SELECT shop_id, {sums} FROM fine GROUP BY shop_id) f ON f.shop_id = b.shop_id\n"
+        "LEFT JOIN seek ON seek.shop_id = b.shop_id LEFT JOIN ev ON ev.shop_id = b.shop_id\n"
+        "LEFT JOIN vol ON vol.shop_id = b.shop_id"
     )
 
 
@@ -657,12 +659,14 @@ def _statement(day: date, shops: list[tuple[int, str]], now: datetime) -> tuple[
     # Materialised: the stored rows are one index range, joined to the shops' day ends afterwards.
     ctes += [f"sm AS {materialized}({shop_rows}\n)", f"stored AS ({stored}\n)", f"vol AS ({volume}\n)"]
     ctes.append(f"prev AS ({_previous_days(chosen, day, params)})")
-    # The previous days' sums add to D's rows (``present`` 0), never make one.
-    previous = f"SELECT {', '.join(DIMENSIONS)}, {_measures(KEY_COLUMNS, {name: name for name in PREVIOUS})} FROM prev"
-    ctes.append(f"parts AS (\n{_by_scope()}\nUNION ALL\n{_shop_facts()}\nUNION ALL\n{previous}\n)")
-    dimensions = ", ".join(DIMENSIONS)
-    sums = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in KEY_COLUMNS if name != "present")
-    ctes.append(f"k AS (SELECT {dimensions}, {sums} FROM parts GROUP BY {dimensions} HAVING MAX(present) = 1)")
+    ctes.append(f"sc AS (\n{_scopes()}\n)")
+    # The previous days' sums add to D's rows, never make one.
+    same_key = " AND ".join(
+        f"COALESCE(p.{name}, 0) = COALESCE(s.{name}, 0)" if name in ("agent_id", "group_id") else f"p.{name} = s.{name}"
+        for name in DIMENSIONS
+    )
+    previous = ", ".join(f"COALESCE(p.{name}, 0) AS {name}" for name in PREVIOUS)
+    ctes.append(f"k AS (SELECT s.*, {previous} FROM sc s LEFT JOIN prev p ON {same_key})")
     select, columns = _select(day, now, params)
     with_clause = ",\n".join(ctes)
     # In scope order, so a day's shop rows are written together: the 30-day volume of later days reads 30 short runs of
