@@ -152,17 +152,44 @@ def evaluation_submit(
     return evaluation
 
 
-def _lock_day(day: date) -> None:
-    """Serialise rollups of one day on PostgreSQL, so two runs never interleave their upserts and deletes.
+# The planner settings of a rollup (PostgreSQL), for its own statements only: see ``_lock_day``.
+ROLLUP_PLANNER_SETTINGS = {"jit": "off", "enable_sort": "off"}
 
-    JIT is switched off for the rest of the transaction: the rollup's CTEs are estimated at a few rows, so the
-    planner's cost crosses ``jit_above_cost`` for a statement that runs in tens of milliseconds, and compiling
-    it (about 150 ms, measured by bench/metrics.py) would cost more than running it.
+
+def _lock_day(day: date) -> dict[str, str]:
+    """Serialise rollups of one day on PostgreSQL, so two runs never interleave their upserts and deletes, and set
+    the rollup's planner settings for the transaction; returns the settings they replace (``_restore_settings``).
+
+    The rollup's CTEs and its joins to each shop's bounds are estimated at a few rows where there are thousands:
+    - so its cost crosses ``jit_above_cost`` for a statement that runs in tens of milliseconds, and compiling it
+      (about 150 ms, measured by bench/metrics.py) would cost more than running it: JIT is off;
+    - so the planner sorts for group and merge joins that it would hash if it knew the sizes (the day's 13,700 turns
+      sorted on six keys, for one): sorts are off, which makes it hash wherever it can (about 7 ms of 80 for 200
+      shops, bench/metrics.py). A sort the statement needs (its ``ORDER BY``) still runs.
     """
-    if connection.vendor == "postgresql":
+    if connection.vendor != "postgresql":
+        return {}
+    names = list(ROLLUP_PLANNER_SETTINGS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s), "
+            + ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
+            [METRICS_LOCK_NAMESPACE, day.toordinal()]
+            + [value for name in names for value in (name, name, ROLLUP_PLANNER_SETTINGS[name])],
+        )
+        row = cursor.fetchone()
+    return {name: row[1 + 2 * k] for k, name in enumerate(names)}
+
+
+def _restore_settings(previous: dict[str, str]) -> None:
+    """Put back the planner settings ``_lock_day`` replaced: a rollup inside a caller's transaction leaves it as
+    it found it."""
+    if previous:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [METRICS_LOCK_NAMESPACE, day.toordinal()])
-            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in previous),
+                [value for item in previous.items() for value in item],
+            )
 
 
 @transaction.atomic
@@ -176,7 +203,7 @@ def daily_metrics_rollup(*, day: date, shop_ids: Iterable[int] | None = None, no
     """
     ids = None if shop_ids is None else sorted(set(shop_ids))
     now = now or timezone.now()
-    _lock_day(day)
+    previous = _lock_day(day)
     table = connection.ops.quote_name(DailyMetric._meta.db_table)
     written: list[int] = []
     with connection.cursor() as cursor:
@@ -195,6 +222,7 @@ def daily_metrics_rollup(*, day: date, shop_ids: Iterable[int] | None = None, no
             f"DELETE FROM {table} WHERE date = %s{shops} AND id NOT IN ({id_set_sql(written, params)})",  # noqa: S608
             params,
         )
+    _restore_settings(previous)
     return len(written)
 
 

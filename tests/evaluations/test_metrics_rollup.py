@@ -326,6 +326,19 @@ def test_a_rerun_updates_the_rows_it_keeps_adds_new_ones_and_deletes_those_left_
     assert DailyMetric.objects.filter(shop=shop).count() == 5
 
 
+@pytest.mark.postgres
+def test_a_rollup_inside_a_callers_transaction_leaves_its_planner_settings_as_it_found_them():
+    from django.db import connection, transaction
+
+    chat(ShopFactory(), local(10), [(0, Sender.BUYER), (60, Sender.BOT)])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = on")
+        cursor.execute("SET LOCAL jit = on")
+        assert daily_metrics_rollup(day=D, now=LATER) == 3  # shop, phase, bot-served
+        cursor.execute("SELECT current_setting('enable_sort'), current_setting('jit')")
+        assert cursor.fetchone() == ("on", "on")  # the rollup's own statements ran without sorts and JIT
+
+
 def test_reception_volume_and_tier_match_the_rollout_figure():
     from shops.selectors import shop_daily_reception_volume
 
