@@ -219,6 +219,7 @@ class Chosen:
     shop_ids: tuple[int, ...]
     lo: datetime  # the earliest local start of D
     hi: datetime  # the latest local end of D
+    day_ends: tuple[tuple, ...] = ()  # per zone (``b.zone_no``), the ends of its days D-30..D-1, as database values
 
     def where(self, shop: str, moment: str, params: list, *, lo: datetime | None = None) -> str:
         """``shop IN (...) AND lo <= moment < hi`` (the hull; ``lo`` overrides its start)."""
@@ -378,17 +379,25 @@ def _reception_volumes(chosen: Chosen, day: date, params: list) -> tuple[str, st
     """``sm``, ``stored`` and ``vol``: conversations started in the 30 local days before D, per shop.
 
     Read from the stored shop rows of those days, whose ``conversations`` is that count, when all 30 were computed
-    after their day had ended (``vd`` holds each zone's day ends: a day's conversations are all there once it is
-    over); a shop without them is counted from its conversations (an index range per shop). Runs in date order
-    (backfills, the nightly run) keep the stored rows complete, so the count is rarely needed.
+    after their day had ended (a day's conversations are all there once it is over: ``Chosen.day_ends``, on
+    PostgreSQL one two-dimensional array indexed by zone and day, else the CTE ``vd``); a shop without them is counted
+    from its conversations (an index range per shop). Runs in date order (backfills, the nightly run) keep the stored
+    rows complete, so the count is rarely needed.
     """
+    first = day - timedelta(days=VOLUME_DAYS)
     shop_rows = f"""
     SELECT m.shop_id, m.date, m.computed_at, m.conversations FROM {_table(DailyMetric)} m
-    WHERE {_stored_days(chosen, day - timedelta(days=VOLUME_DAYS), day, params)} AND m.scope = '{MetricScope.SHOP}'"""
-    stored = """
+    WHERE {_stored_days(chosen, first, day, params)} AND m.scope = '{MetricScope.SHOP}'"""
+    if connection.vendor == "postgresql":
+        params += [[list(ends) for ends in chosen.day_ends], first - timedelta(days=1)]
+        ended = "m.computed_at >= (CAST(%s AS TIMESTAMP WITH TIME ZONE[]))[b.zone_no + 1][m.date - CAST(%s AS DATE)]"
+        day_ends = f"WHERE {ended}"
+    else:
+        day_ends = "JOIN vd ON vd.zone_no = b.zone_no AND vd.day = m.date AND m.computed_at >= vd.ends"
+    stored = f"""
     SELECT m.shop_id, COUNT(*) AS days, SUM(m.conversations) AS started
     FROM sm m JOIN b ON b.shop_id = m.shop_id
-    JOIN vd ON vd.zone_no = b.zone_no AND vd.day = m.date AND m.computed_at >= vd.ends
+    {day_ends}
     GROUP BY m.shop_id"""
     volume = f"""
     SELECT b.shop_id, CASE WHEN st.days = {VOLUME_DAYS} THEN st.started ELSE (
@@ -535,12 +544,12 @@ def _shop_bounds(zones: dict[str, list[int]], zone_bounds: list[list], params: l
 
 
 def _bounds(day: date, shops: list[tuple[int, str]], now: datetime) -> tuple[Chosen, list[str], list]:
-    """``(chosen, [CTE b, CTE vd], params)`` for ``shops`` (``(id, time zone)``, at least one): ``b`` holds each
-    shop's bounds, ``vd`` each zone's ends of the 30 days before D."""
+    """``(chosen, ctes, params)`` for ``shops`` (``(id, time zone)``, at least one): the CTE ``b`` holds each shop's
+    bounds; on SQLite, ``vd`` each zone's ends of the 30 days before D (``Chosen.day_ends`` as rows)."""
     zones: dict[str, list[int]] = defaultdict(list)
     for shop_id, zone in shops:
         zones[zone].append(shop_id)
-    zone_bounds, day_rows, day_params, days = [], [], [], []
+    zone_bounds, day_rows, day_params, days, day_ends = [], [], [], [], []
     for zone_no, zone in enumerate(zones):
         local = LocalDay(day, ZoneInfo(zone))
         days.append(local)
@@ -552,24 +561,23 @@ def _bounds(day: date, shops: list[tuple[int, str]], now: datetime) -> tuple[Cho
                 bool(now >= local.at(time.min, days=2)),
             ]
         )
-        for back in range(VOLUME_DAYS, 0, -1):
+        ends = tuple(_db_datetime(local.at(time.min, days=1 - back)) for back in range(VOLUME_DAYS, 0, -1))
+        day_ends.append(ends)
+        for back, end in zip(range(VOLUME_DAYS, 0, -1), ends, strict=True):
             day_rows.append("(%s, %s, %s)")
-            day_params += [
-                zone_no,
-                connection.ops.adapt_datefield_value(day - timedelta(days=back)),
-                _db_datetime(local.at(time.min, days=1 - back)),  # the end of that day
-            ]
+            day_params += [zone_no, connection.ops.adapt_datefield_value(day - timedelta(days=back)), end]
     chosen = Chosen(
         shop_ids=tuple(shop_id for ids in zones.values() for shop_id in ids),
         lo=min(local.start for local in days),
         hi=max(local.end for local in days),
+        day_ends=tuple(day_ends),
     )
     params: list = []
-    ctes = [
-        f"b({', '.join(BOUNDS)}) AS ({_shop_bounds(zones, zone_bounds, params)})",
-        f"vd(zone_no, day, ends) AS (VALUES {', '.join(day_rows)})",
-    ]
-    return chosen, ctes, [*params, *day_params]
+    ctes = [f"b({', '.join(BOUNDS)}) AS ({_shop_bounds(zones, zone_bounds, params)})"]
+    if connection.vendor != "postgresql":
+        ctes.append(f"vd(zone_no, day, ends) AS (VALUES {', '.join(day_rows)})")
+        params += day_params
+    return chosen, ctes, params
 
 
 def _select(day: date, now: datetime, params: list) -> tuple[str, list[str]]:
