@@ -192,6 +192,17 @@ def _restore_settings(previous: dict[str, str]) -> None:
             )
 
 
+def _upsert(table: str, sql: str, columns: list[str]) -> str:
+    """``INSERT ... <sql> ON CONFLICT (<row key>) DO UPDATE ... RETURNING id``: a row already stored for its key is
+    updated in place (its id kept); the ids of every row written are returned."""
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in columns if name not in DAILY_METRIC_KEY_COLUMNS)
+    # The statement ends with ORDER BY: SQLite could not otherwise tell ``ON CONFLICT`` from a join's ``ON``.
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) {sql} "  # noqa: S608 -- the module's own SQL
+        f"ON CONFLICT ({DAILY_METRIC_KEY}) DO UPDATE SET {updates} RETURNING id"
+    )
+
+
 @transaction.atomic
 def daily_metrics_rollup(*, day: date, shop_ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
     """Recompute the daily metrics of the shop-local day ``day`` for ``shop_ids`` (``None``: every shop).
@@ -205,25 +216,29 @@ def daily_metrics_rollup(*, day: date, shop_ids: Iterable[int] | None = None, no
     now = now or timezone.now()
     previous = _lock_day(day)
     table = connection.ops.quote_name(DailyMetric._meta.db_table)
-    written: list[int] = []
+    written = 0
     with connection.cursor() as cursor:
-        for sql, columns, params in daily_metric_statements(day=day, shop_ids=ids, now=now):
-            updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in columns if name not in DAILY_METRIC_KEY_COLUMNS)
-            # The statement ends with ORDER BY: SQLite could not otherwise tell ``ON CONFLICT`` from a join's ``ON``.
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) {sql} "  # noqa: S608 -- the module's own SQL
-                f"ON CONFLICT ({DAILY_METRIC_KEY}) DO UPDATE SET {updates} RETURNING id",
-                params,
-            )
-            written += [row[0] for row in cursor.fetchall()]
-        params: list = [connection.ops.adapt_datefield_value(day)]
-        shops = "" if ids is None else f" AND {in_list_sql('shop_id', ids, params)}"
-        cursor.execute(
-            f"DELETE FROM {table} WHERE date = %s{shops} AND id NOT IN ({id_set_sql(written, params)})",  # noqa: S608
-            params,
-        )
+        # Per statement (a chunk of shops): the upsert, then the deletion of those shops' rows of D it did not write;
+        # one statement on PostgreSQL.
+        for statement in daily_metric_statements(day=day, shop_ids=ids, now=now):
+            upsert = _upsert(table, statement.sql, statement.columns)
+            stale: list = [connection.ops.adapt_datefield_value(day)]
+            of_day = f"date = %s AND {in_list_sql('shop_id', statement.shop_ids, stale)}"
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"WITH written AS ({upsert}), stale AS (DELETE FROM {table} WHERE {of_day} "  # noqa: S608
+                    "AND id NOT IN (SELECT id FROM written)) SELECT COUNT(*) FROM written",
+                    [*statement.params, *stale],
+                )
+                written += cursor.fetchone()[0]
+            else:
+                cursor.execute(upsert, statement.params)
+                ids_written = [row[0] for row in cursor.fetchall()]
+                not_written = id_set_sql(ids_written, stale)
+                cursor.execute(f"DELETE FROM {table} WHERE {of_day} AND id NOT IN ({not_written})", stale)  # noqa: S608
+                written += len(ids_written)
     _restore_settings(previous)
-    return len(written)
+    return written
 
 
 def daily_metrics_rollup_nightly(*, days_ago: int, now: datetime | None = None) -> int:

@@ -73,6 +73,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -637,10 +638,19 @@ def _select(day: date, now: datetime, params: list) -> tuple[str, list[str]]:
 SHOPS_PER_STATEMENT = 1000
 
 
-def daily_metric_statements(*, day: date, shop_ids=None, now: datetime) -> list[tuple[str, list[str], list]]:
+class Statement(NamedTuple):
+    """One SELECT of ``DailyMetric`` rows: its text, the columns it gives (by attribute), its parameters, and the
+    shops whose rows it gives."""
+
+    sql: str
+    columns: list[str]
+    params: list
+    shop_ids: tuple[int, ...]
+
+
+def daily_metric_statements(*, day: date, shop_ids=None, now: datetime) -> list[Statement]:
     """The SELECTs giving the ``DailyMetric`` rows of the shop-local day ``day`` for ``shop_ids`` (``None``: every
-    shop), as ``[(sql, columns, params)]``, one per ``SHOPS_PER_STATEMENT`` shops (none when no shop is chosen),
-    the columns named by attribute."""
+    shop), one per ``SHOPS_PER_STATEMENT`` shops (none when no shop is chosen)."""
     shops = Shop.objects.order_by("pk")
     if shop_ids is not None:
         shops = shops.filter(pk__in=list(shop_ids))  # read once: a generator would be empty the second time
@@ -651,7 +661,7 @@ def daily_metric_statements(*, day: date, shop_ids=None, now: datetime) -> list[
     ]
 
 
-def _statement(day: date, shops: list[tuple[int, str]], now: datetime) -> tuple[str, list[str], list]:
+def _statement(day: date, shops: list[tuple[int, str]], now: datetime) -> Statement:
     """One SELECT giving the ``DailyMetric`` rows of D for ``shops`` (``(id, time zone)``)."""
     chosen, ctes, params = _bounds(day, shops, now)
     # Materialised on PostgreSQL: each part is computed once, and a part's row estimate cannot mislead the plan of
@@ -680,7 +690,7 @@ def _statement(day: date, shops: list[tuple[int, str]], now: datetime) -> tuple[
     # In scope order, so a day's shop rows are written together: the 30-day volume of later days reads 30 short runs of
     # pages, not one page per row (about 2,200 pages for 200 shops).
     sql = f"WITH {with_clause}\nSELECT {select}\nFROM k JOIN b ON b.shop_id = k.shop_id\nORDER BY k.scope, k.shop_id"
-    return sql, columns, params
+    return Statement(sql, columns, params, chosen.shop_ids)
 
 
 BOOLEANS = ("fast_response_badge", "satisfaction_final", "fcr_final", "final")
@@ -691,8 +701,8 @@ def daily_metric_values(*, day: date, shop_ids=None, now: datetime | None = None
     (``None``: every shop), one dict per row."""
     now = now or timezone.now()
     rows: list[dict] = []
-    for sql, _names, params in daily_metric_statements(day=day, shop_ids=shop_ids, now=now):
-        for values in _fetch(sql, params):
+    for statement in daily_metric_statements(day=day, shop_ids=shop_ids, now=now):
+        for values in _fetch(statement.sql, statement.params):
             values.update(date=day, computed_at=now, **{name: bool(values[name]) for name in BOOLEANS})
             rows.append(values)
     return rows

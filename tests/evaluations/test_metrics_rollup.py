@@ -260,6 +260,14 @@ def test_shops_split_over_several_statements_get_the_same_rows(monkeypatch):
     shop_rows = {values["shop_id"]: values for values in whole if values["scope"] == MetricScope.SHOP}
     assert [shop_rows[shop.pk]["first_turns_in_hours_7d"] for shop in shops] == [3, 4, 5]
     assert [shop_rows[shop.pk]["avg_response_seconds"] for shop in shops] == [60.0, 120.0, 180.0]
+    # Written in two statements, each deleting the rows of its own shops that it no longer gives, and only those.
+    stale = [AgentFactory(shop=shop) for shop in shops]
+    for agent in stale:
+        DailyMetric.objects.create(shop=agent.shop, date=D, scope=MetricScope.AGENT, agent=agent)
+    kept = DailyMetric.objects.create(shop=shops[2], date=D + timedelta(days=1), scope=MetricScope.AGENT, agent=stale[2])
+    assert daily_metrics_rollup(day=D, now=LATER) == len(whole) == 12  # a shop, agent, phase and served-by row each
+    assert not DailyMetric.objects.filter(date=D, agent__in=stale).exists()
+    assert DailyMetric.objects.filter(date=D).count() == 12 and DailyMetric.objects.filter(pk=kept.pk).exists()
 
 
 def test_turns_count_on_the_day_they_start():
