@@ -10,9 +10,10 @@ statement (:func:`daily_metric_statements`) gives every row of D for every chose
 chosen shops (constants the planner can estimate) joined to ``b`` for the exact bounds. The parts: the conversations
 of D (0/1 facts), the turns of D (the stored ``chats.Turn`` rows, which the writers of messages keep equal to
 ``chats.turns``; an index range rather than every conversation's message stream) and the ratings of D, summed per
-shop, agent, group, phase and served-by (``fine``) and then per scope; after-sales seekers and events and the 30-day
-volume per shop; the stored rows of D-6..D-1. They are added up per row key, and every rate, badge, star and flag
-is derived in SQL. The service writes it with ``INSERT ... SELECT ... ON CONFLICT``: no row passes through Python.
+shop, agent, group, phase and served-by (``fine``) and then per scope (``sc``: one branch per scope, so each row key
+comes from one branch); the shop rows join their after-sales seekers and events and their 30-day volume, and every
+row joins the sums of its stored rows of D-6..D-1 (``k``). Every rate, badge, star and flag is derived in SQL. The
+service writes it with ``INSERT ... SELECT ... ON CONFLICT``: no row passes through Python.
 
 Definitions, to the letter of DESIGN.md, and the choices it leaves open:
 
@@ -634,7 +635,8 @@ def _select(day: date, now: datetime, params: list) -> tuple[str, list[str]]:
     return select, [name for _, name in columns]
 
 
-# Shops per statement: bounds the statement's parameters (about 17 a shop; SQLite allows 32,766) and its IN lists.
+# Shops per statement: bounds the statement's parameters (on SQLite 16 a shop, which allows 32,766) and its IN
+# lists.
 SHOPS_PER_STATEMENT = 1000
 
 
