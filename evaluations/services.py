@@ -164,8 +164,8 @@ def _lock_day(day: date) -> dict[str, str]:
     - so its cost crosses ``jit_above_cost`` for a statement that runs in tens of milliseconds, and compiling it
       (about 150 ms, measured by bench/metrics.py) would cost more than running it: JIT is off;
     - so the planner sorts for group and merge joins that it would hash if it knew the sizes (the day's 13,700 turns
-      sorted on six keys, for one): sorts are off, which makes it hash wherever it can (about 7 ms of 80 for 200
-      shops, bench/metrics.py). A sort the statement needs (its ``ORDER BY``) still runs.
+      sorted on six keys, for one): sorts are off, which makes it hash wherever it can (about 7 ms of 80 on the 200
+      shops of bench/metrics.py, the statement timed with and without). A sort it needs (its ``ORDER BY``) still runs.
     """
     if connection.vendor != "postgresql":
         return {}
