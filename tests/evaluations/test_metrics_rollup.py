@@ -264,7 +264,9 @@ def test_shops_split_over_several_statements_get_the_same_rows(monkeypatch):
     stale = [AgentFactory(shop=shop) for shop in shops]
     for agent in stale:
         DailyMetric.objects.create(shop=agent.shop, date=D, scope=MetricScope.AGENT, agent=agent)
-    kept = DailyMetric.objects.create(shop=shops[2], date=D + timedelta(days=1), scope=MetricScope.AGENT, agent=stale[2])
+    kept = DailyMetric.objects.create(
+        shop=shops[2], date=D + timedelta(days=1), scope=MetricScope.AGENT, agent=stale[2]
+    )
     assert daily_metrics_rollup(day=D, now=LATER) == len(whole) == 12  # a shop, agent, phase and served-by row each
     assert not DailyMetric.objects.filter(date=D, agent__in=stale).exists()
     assert DailyMetric.objects.filter(date=D).count() == 12 and DailyMetric.objects.filter(pk=kept.pk).exists()
