@@ -422,21 +422,26 @@ def test_seven_day_badge_and_stars_pool_the_counts():
     assert metrics.stars == 4  # 80% and 100%: 4 stars; 5 needs 90% and 90%
 
 
-def _stars_from_pooled_rates(answered_3m: int, satisfied: int) -> int:
-    """The stars the rollup gives a shop whose D-6..D-1 hold 100 first turns in hours (``answered_3m`` answered
-    within 180 s) and 100 ratings (``satisfied`` satisfied), with nothing on D."""
+def _rolled_up_over(in_hours: int, answered_3m: int, ratings: int, satisfied: int) -> DailyMetric:
+    """The shop row the rollup gives a shop whose D-6..D-1 hold ``in_hours`` first turns in hours (``answered_3m``
+    answered within 180 s) and ``ratings`` ratings (``satisfied`` satisfied), with nothing on D."""
     shop = ShopFactory()
     DailyMetric.objects.create(
         shop=shop,
         date=D - timedelta(days=1),
         scope=MetricScope.SHOP,
-        first_turns_in_hours=100,
+        first_turns_in_hours=in_hours,
         first_turns_answered_3m=answered_3m,
-        ratings=100,
+        ratings=ratings,
         satisfied_ratings=satisfied,
     )
     daily_metrics_rollup(day=D, shop_ids=[shop.pk], now=LATER)
-    return row(shop).stars
+    return row(shop)
+
+
+def _stars_from_pooled_rates(answered_3m: int, satisfied: int) -> int:
+    """The stars over 100 first turns in hours and 100 ratings in D-6..D-1."""
+    return _rolled_up_over(100, answered_3m, 100, satisfied).stars
 
 
 @pytest.mark.parametrize(
@@ -456,16 +461,8 @@ def test_star_levels_follow_the_settings(settings):
 
 def test_no_rating_in_seven_days_reaches_no_star_level():
     """An undefined satisfaction rate (no rating) reaches nothing, however fast the answers: 3 stars."""
-    shop = ShopFactory()
-    DailyMetric.objects.create(
-        shop=shop,
-        date=D - timedelta(days=1),
-        scope=MetricScope.SHOP,
-        first_turns_in_hours=10,
-        first_turns_answered_3m=10,
-    )
-    daily_metrics_rollup(day=D, shop_ids=[shop.pk], now=LATER)
-    assert (row(shop).response_rate_3m_7d, row(shop).satisfaction_rate_7d, row(shop).stars) == (1.0, None, 3)
+    shop_row = _rolled_up_over(10, 10, 0, 0)
+    assert (shop_row.response_rate_3m_7d, shop_row.satisfaction_rate_7d, shop_row.stars) == (1.0, None, 3)
 
 
 @pytest.mark.parametrize(
