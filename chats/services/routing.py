@@ -81,10 +81,16 @@ def _seat_claim_one_statement(candidates, now: datetime) -> Seat | None:
 
     Column references into ``pick`` are qualified: an unqualified name missing from the CTE would silently
     resolve to the updated table's own column and match every row.
+
+    The pick locks ``FOR NO KEY UPDATE``: the seat changes the agent's counters, never its key. So it skips only the
+    rows other routers hold, not those a transaction merely references (a foreign-key check holds ``FOR KEY SHARE``:
+    the agent's message being committed, the metrics rollup checking its rows), which ``FOR UPDATE`` would skip as
+    if the agent were taken.
     """
     with_group = "routed_group_id" in candidates.query.annotations
     columns = ("pk", "routed_group_id") if with_group else ("pk",)
-    pick_sql, pick_params = candidates.select_for_update(skip_locked=True).values(*columns)[:1].query.sql_with_params()
+    pick = candidates.select_for_update(skip_locked=True, no_key=True).values(*columns)[:1]
+    pick_sql, pick_params = pick.query.sql_with_params()
     table = Agent._meta.db_table
     group_column = ', (SELECT pick."routed_group_id" FROM pick)' if with_group else ""
     sql = (
@@ -118,7 +124,7 @@ def seat_claim(
     for _attempt in range(MAX_CLAIM_ATTEMPTS):
         candidate = (
             _candidates(shop_id, group_ids, exclude_agent_id)
-            .select_for_update(skip_locked=True)
+            .select_for_update(skip_locked=True, no_key=True)
             .only("pk", "shop_id", "display_name")
             .first()
         )

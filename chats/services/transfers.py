@@ -118,7 +118,9 @@ def queue_drain(*, shop_id: int, now: datetime | None = None, limit: int | None 
     """Give free seats to the shop's queued chats, oldest first; returns how many were assigned.
 
     Each chat is claimed with ``SKIP LOCKED`` in its own (nested) transaction, so two drains of one shop never
-    assign the same chat and never wait on each other.
+    assign the same chat and never wait on each other. The claim locks ``FOR NO KEY UPDATE`` (an assignment changes
+    the chat's status and agent, never its key), so a chat whose buyer's message is being committed (its foreign-key
+    check holds ``FOR KEY SHARE`` on the chat) is not passed over.
     """
     now = now or timezone.now()
     limit = limit or settings.QUEUE_SWEEP_BATCH
@@ -128,7 +130,7 @@ def queue_drain(*, shop_id: int, now: datetime | None = None, limit: int | None 
             conversation = (
                 Conversation.objects.filter(shop_id=shop_id, status=ConversationStatus.QUEUED)
                 .order_by("queued_at", "pk")
-                .select_for_update(skip_locked=True)
+                .select_for_update(skip_locked=True, no_key=True)
                 .first()
             )
             if conversation is None:
