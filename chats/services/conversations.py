@@ -117,7 +117,9 @@ def message_create(
         raise InvalidInput(_("Only agent and system messages name an agent."), field="agent")
     if agent is not None and agent.shop_id != conversation.shop_id:
         raise InvalidInput(_("Must belong to the same shop."), field="agent")
-    conversation = Conversation.objects.select_for_update().select_related("shop").get(pk=conversation.pk)
+    # The chat's row only: locking its shop too would hold every commit that references the shop (each foreign-key
+    # check takes FOR KEY SHARE on it) until this message is stored.
+    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("shop").get(pk=conversation.pk)
     if conversation.status == ConversationStatus.ENDED and not history:
         raise Conflict(_("This chat has ended."))
     sent_at = sent_at or timezone.now()

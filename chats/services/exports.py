@@ -76,7 +76,7 @@ def _enqueue(export_id: int) -> None:
 
 def _claim(export_id: int, now: datetime) -> Export | None:
     with transaction.atomic():
-        export = Export.objects.select_for_update().select_related("shop").filter(pk=export_id).first()
+        export = Export.objects.select_for_update(of=("self",)).select_related("shop").filter(pk=export_id).first()
         if export is None:
             return None
         # A running export whose worker died (acks_late redelivers the task) may be claimed again after a while.

@@ -119,8 +119,8 @@ def queue_drain(*, shop_id: int, now: datetime | None = None, limit: int | None 
 
     Each chat is claimed with ``SKIP LOCKED`` in its own (nested) transaction, so two drains of one shop never
     assign the same chat and never wait on each other. The claim locks ``FOR NO KEY UPDATE`` (an assignment changes
-    the chat's status and agent, never its key), so a chat whose buyer's message is being committed (its foreign-key
-    check holds ``FOR KEY SHARE`` on the chat) is not passed over.
+    the chat's status and agent, never its key), so a chat that another transaction only references (a follow-up task
+    being created for it: its foreign-key check holds ``FOR KEY SHARE`` on the chat) is not passed over.
     """
     now = now or timezone.now()
     limit = limit or settings.QUEUE_SWEEP_BATCH

@@ -6,11 +6,13 @@ import threading
 import pytest
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Count
+from django.utils import timezone
 
+from agents.choices import AgentStatus
 from agents.models import Agent
 from chats import services
 from chats.choices import ClosedBy, ConversationStatus, EventKind, Sender
-from chats.models import Conversation, Message, ServiceEvent
+from chats.models import Conversation, ServiceEvent
 from tests.agents.factories import AgentFactory
 from tests.shops.factories import BuyerFactory, ShopFactory
 
@@ -108,14 +110,14 @@ def test_concurrent_closes_and_clicks_drain_the_queue_exactly():
     assert Conversation.objects.filter(shop=shop, status="queued").count() == 30
 
 
-def _hold_references(agent, chat, held: threading.Event, release: threading.Event, errors: list):
-    """In its own transaction, write what references ``agent`` and ``chat`` (an agent's message; its foreign keys
-    checked at once, as a deferred check does at commit: ``FOR KEY SHARE`` on both rows), and keep it open."""
+def _hold_open(write, held: threading.Event, release: threading.Event, errors: list):
+    """In its own transaction, ``write()`` with foreign keys checked at once, as a deferred check does at commit
+    (``FOR KEY SHARE`` on every row written rows reference), and keep the transaction open."""
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            Message.objects.create(conversation=chat, sender=Sender.AGENT, agent=agent, body="one moment")
+            write()
             held.set()
             release.wait(30)
     except Exception as error:  # noqa: BLE001 -- reported to the test
@@ -125,47 +127,61 @@ def _hold_references(agent, chat, held: threading.Event, release: threading.Even
         connection.close()
 
 
-def _while_referenced(agent, chat, work):
+def _while_open(write, work):
+    """``work()`` while another transaction has done ``write()`` and not yet committed; a lock wait of ``work()`` is an
+    error (``lock_timeout``), not a delay until that transaction ends."""
     held, release, errors = threading.Event(), threading.Event(), []
-    holder = threading.Thread(target=_hold_references, args=(agent, chat, held, release, errors))
+    holder = threading.Thread(target=_hold_open, args=(write, held, release, errors))
     holder.start()
     assert held.wait(30)
     try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '5s'")
         return work()
     finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
         release.set()
         holder.join(30)
         assert errors == []
 
 
-def test_an_agent_another_transaction_references_still_gets_the_chat():
-    """Routing changes an agent's counters, never its key: a transaction that references the agent's row (its
-    message being written, or the metrics rollup checking its rows at commit) does not hide the only free agent."""
+def test_an_agent_whose_message_is_being_committed_still_gets_the_chat():
+    """Routing changes an agent's counters, never its key: the agent's own message being committed in another chat
+    (its foreign-key check holds the agent's row ``FOR KEY SHARE``, as the metrics rollup's checks do) does not hide
+    the only free agent."""
     shop = ShopFactory()
     agent = AgentFactory(shop=shop, capacity=2)
     serving = services.conversation_start(shop=shop, buyer=BuyerFactory())
     services.transfer_to_human(conversation_id=serving.pk)
     waiting = services.conversation_start(shop=shop, buyer=BuyerFactory())
 
-    _while_referenced(agent, serving, lambda: services.transfer_to_human(conversation_id=waiting.pk))
+    _while_open(
+        lambda: services.message_create(conversation=serving, sender=Sender.AGENT, agent=agent, body="one moment"),
+        lambda: services.transfer_to_human(conversation_id=waiting.pk),
+    )
 
     waiting.refresh_from_db()
     assert (waiting.status, waiting.agent_id) == (ConversationStatus.HUMAN, agent.pk)
 
 
 def test_a_queued_chat_another_transaction_references_is_still_assigned_when_a_seat_frees():
-    """The queue drain changes a chat's status and agent, never its key: a buyer's message being written to a queued
-    chat does not make the drain pass it over."""
+    """The queue drain changes a chat's status and agent, never its key: a follow-up task being created for a queued
+    chat (its foreign-key check holds the chat's row ``FOR KEY SHARE``) does not make the drain pass it over."""
     shop = ShopFactory()
     agent = AgentFactory(shop=shop, capacity=1)
+    supervisor = AgentFactory(shop=shop, status=AgentStatus.OFFLINE)  # the task's handler, never a routing candidate
     serving = services.conversation_start(shop=shop, buyer=BuyerFactory())
     services.transfer_to_human(conversation_id=serving.pk)
     waiting = services.conversation_start(shop=shop, buyer=BuyerFactory())
     services.transfer_to_human(conversation_id=waiting.pk)
     assert Conversation.objects.get(pk=waiting.pk).status == ConversationStatus.QUEUED
 
-    _while_referenced(
-        agent, waiting, lambda: services.conversation_close(conversation_id=serving.pk, closed_by=ClosedBy.AGENT)
+    _while_open(
+        lambda: services.task_create(
+            shop=shop, handler=supervisor, content="call back", remind_at=timezone.now(), conversation=waiting
+        ),
+        lambda: services.conversation_close(conversation_id=serving.pk, closed_by=ClosedBy.AGENT),
     )
 
     waiting.refresh_from_db()
