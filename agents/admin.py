@@ -1,4 +1,5 @@
-"""Admin for agents (sub-accounts) and routing groups. Logins, status and counters go through agents.services."""
+"""Admin for agents (sub-accounts) and routing groups. Logins go through agents.services; status, capacity, groups and
+counters through chats.routing.agent_changes (what they do to the queue)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,11 +16,12 @@ from django.utils.translation import ngettext
 from backoffice.admin import ScopedAdminForm, ScopedModelAdmin, ScopedRelatedFieldListFilter
 from backoffice.errors import ApplicationError, InvalidInput
 from backoffice.tenancy import NOBODY, Caller, CallerRole, caller_for
+from chats.routing.agent_changes import agent_recount_active_chats, agent_set_status, agent_update, routing_group_update
 
 from . import admin_workbench  # noqa: F401 -- registers the quick-phrase and auto-reply admins
 from .choices import AgentRole, AgentStatus
 from .models import Agent, RoutingGroup
-from .services import agent_create, agent_recount_active_chats, agent_set_status, agent_update, routing_group_update
+from .services import agent_create
 
 _username_field = get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD)
 

@@ -6,8 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,7 +15,7 @@ from backoffice.errors import InvalidInput, NotAllowed
 from backoffice.tenancy import Caller
 from shops.models import Shop
 
-from .choices import AgentStatus, AutoReplyTrigger, PhraseScope
+from .choices import AutoReplyTrigger, PhraseScope
 from .models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
 
 
@@ -55,9 +54,8 @@ def agent_create(
 
 @transaction.atomic
 def agent_update(*, agent: Agent, password: str | None = None, routing_groups=None, **fields) -> Agent:
-    """Change a sub-account; more room (capacity raised, or new groups) goes to the shop's queue at once."""
+    """Change a sub-account (what more room does to the queue: ``chats.routing.agent_changes.agent_update``)."""
     agent = Agent.objects.select_for_update().select_related("user").get(pk=agent.pk)
-    old_capacity = agent.capacity
     for name, value in fields.items():
         setattr(agent, name, value)
     agent.full_clean()
@@ -68,71 +66,26 @@ def agent_update(*, agent: Agent, password: str | None = None, routing_groups=No
         agent.user.save(update_fields=["password"])
     if routing_groups is not None:
         agent.routing_groups.set(routing_groups)
-    if agent.capacity > old_capacity or routing_groups is not None:
-        _offer_queue(agent)
     return agent
-
-
-def _offer_queue(agent: Agent) -> None:
-    from chats.services import queue_drain
-
-    if agent.status == AgentStatus.ONLINE:
-        queue_drain(shop_id=agent.shop_id)
 
 
 @transaction.atomic
-def agent_set_status(*, agent: Agent, status: str, actor_id: int | None = None) -> Agent:
-    """Change an agent's status; a repeated status changes nothing (not even ``status_changed_at``).
+def agent_status_change(*, agent: Agent, status: str, now=None) -> tuple[Agent, str | None]:
+    """Change an agent's status under its row lock; returns the locked agent and the status it had, or ``None``
+    when it already had ``status`` (then nothing changes, not even ``status_changed_at``).
 
-    An agent coming online takes the oldest queued chats it has room for. Chats it already serves stay with it
-    whatever its status (busy and away agents get no new chats; auto-replies tell buyers).
+    What a status change does to chats (the event log, the queue, waiting buyers) is
+    ``chats.routing.agent_changes.agent_set_status``, which calls this.
     """
-    from chats.choices import EventKind
-    from chats.services.events import event_record
-
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
     if agent.status == status:
-        return agent
-    previous, now = agent.status, timezone.now()
+        return agent, None
+    previous = agent.status
     agent.status = status
-    agent.status_changed_at = now
+    agent.status_changed_at = now or timezone.now()
     agent.full_clean()
     agent.save(update_fields=["status", "status_changed_at"])
-    event_record(
-        shop_id=agent.shop_id,
-        kind=EventKind.AGENT_STATUS,
-        at=now,
-        agent_id=agent.pk,
-        actor_id=actor_id,
-        outcome=status,
-        detail={"from": previous},
-    )
-    _offer_queue(agent)
-    _tell_waiting_buyers(agent, now)
-    agent.refresh_from_db()
-    return agent
-
-
-def _tell_waiting_buyers(agent: Agent, at) -> None:
-    from chats.services.auto_replies import auto_replies_on_status_change
-
-    auto_replies_on_status_change(agent=agent, at=at)
-
-
-def agent_recount_active_chats(*, shop_ids: Iterable[int] | None = None) -> int:
-    """Rebuild the ``active_chats`` counters from conversations in one UPDATE; returns the rows updated."""
-    from chats.choices import ConversationStatus
-    from chats.models import Conversation
-
-    count = (
-        Conversation.objects.filter(agent=OuterRef("pk"), status=ConversationStatus.HUMAN)
-        .order_by()
-        .values("agent")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    agents = Agent.objects.all() if shop_ids is None else Agent.objects.filter(shop_id__in=list(shop_ids))
-    return agents.update(active_chats=Coalesce(Subquery(count), 0))
+    return agent, previous
 
 
 def _routing_changed(shop_id: int) -> None:
@@ -151,14 +104,12 @@ def _group_save(group: RoutingGroup, members) -> RoutingGroup:
     _routing_changed(group.shop_id)
     if members is not None:
         group.members.set(members)
-        from chats.services import queue_drain
-
-        queue_drain(shop_id=group.shop_id)  # new members may have room for queued chats
     return group
 
 
 @transaction.atomic
 def routing_group_create(*, members: Iterable[Agent] = (), **fields) -> RoutingGroup:
+    """A routing group (what its members' room does to the queue: ``chats.routing.agent_changes``)."""
     return _group_save(RoutingGroup(**fields), list(members))
 
 

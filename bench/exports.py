@@ -132,7 +132,7 @@ def build(messages: int, per_chat: int, seed: int = 11) -> dict:
 def run_export_child(date_to: str | None) -> dict:
     """In a fresh process: create and run one messages CSV export; report rows, seconds and peak RSS."""
     from chats.models import Export
-    from chats.services.exports import export_run
+    from chats.supervision.exports import export_run
 
     shop = _shop()
     filters = {"date_from": "2026-10-01", "date_to": date_to} if date_to else {}
@@ -165,7 +165,7 @@ def copy_baseline() -> dict:
     from django.db import connection
 
     from chats.models import Conversation
-    from chats.services.exports import export_rows_sql
+    from chats.supervision.exports import export_rows_sql
 
     shop = _shop()
     sql, params, _columns = export_rows_sql(

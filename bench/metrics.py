@@ -79,8 +79,8 @@ def build(shop_count: int, conversations: int, per_chat: int, seed: int = 7) -> 
     from django.db import connection, transaction
 
     from agents.models import Agent
-    from chats.services.turns import turns_rebuild
     from chats.turns import ConversationFilter
+    from chats.turns.store import turns_rebuild
     from shops.models import Buyer, Shop
 
     rng = random.Random(seed)

@@ -68,7 +68,7 @@ def build(agents: int, active: int):
             )
         )
     Conversation.objects.bulk_create(chats, batch_size=5000)
-    from agents.services import agent_recount_active_chats
+    from chats.routing.agent_changes import agent_recount_active_chats
 
     agent_recount_active_chats()
     with connection.cursor() as cursor:

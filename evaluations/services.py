@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 
 from backoffice.errors import Conflict, Gone, InvalidInput
 from chats.choices import ConversationStatus, MessageFlag, Sender
-from chats.models import Conversation, Message
-from chats.services.turns import turns_record
-from chats.turns import id_set_sql, in_list_sql
+from chats.lifecycle.messages import message_write
+from chats.models import Conversation
+from chats.sql import id_set_sql, in_list_sql
 from shops.models import Shop
 
 from .choices import INVITE_VALIDITY_HOURS, InviteChannel, InviteStatus
@@ -37,14 +37,13 @@ def _invite(conversation: Conversation, channel: str, now: datetime) -> RatingIn
         expires_at=now + timedelta(hours=INVITE_VALIDITY_HOURS),
     )
     invite.save()
-    card = Message.objects.create(
+    message_write(
         conversation=conversation,
         sender=Sender.SYSTEM,
         body=_("How was our service? Please rate this chat within 24 hours."),
         sent_at=now,
         flags=[MessageFlag.RATING_INVITE.value],
     )
-    turns_record(message=card)
     return invite
 
 

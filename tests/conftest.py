@@ -27,7 +27,7 @@ DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """After every passing test that used the database, the stored turns must equal what the messages give: every
-    writer of messages keeps them (``chats.services.turns``), and the daily metrics trust them."""
+    writer of messages keeps them (``chats.turns.store``), and the daily metrics trust them."""
     result = yield
     if item.get_closest_marker("django_db") or DB_FIXTURES & set(getattr(item, "fixturenames", ())):
         from chats.selectors import turns_out_of_sync

@@ -19,6 +19,7 @@ from backoffice.api.tenancy import caller_default_shop
 from backoffice.api.views import READ_WRITE, ScopedModelViewSet
 from backoffice.errors import NotAllowed
 from backoffice.tenancy import CallerRole
+from chats.routing import agent_changes
 
 from .serializers import (
     AgentSerializer,
@@ -66,7 +67,7 @@ class AgentViewSet(ScopedModelViewSet):
 
     def update_instance(self, instance, data):
         self._check_owner_rule(data.get("role"), instance)
-        return services.agent_update(agent=instance, **data)
+        return agent_changes.agent_update(agent=instance, **data)
 
     @extend_schema(request=AgentStatusSerializer, responses=AgentSerializer)
     @action(detail=True, methods=["post"])
@@ -77,7 +78,7 @@ class AgentViewSet(ScopedModelViewSet):
             raise NotAllowed(_("Agents may change only their own status."))
         serializer = AgentStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        agent = services.agent_set_status(
+        agent = agent_changes.agent_set_status(
             agent=agent, status=serializer.validated_data["status"], actor_id=request.user.pk
         )
         agent = self.get_queryset().get(pk=agent.pk)
@@ -100,13 +101,13 @@ class RoutingGroupViewSet(ScopedModelViewSet):
         return RoutingGroupSerializer
 
     def create_instance(self, data):
-        return services.routing_group_create(**data)
+        return agent_changes.routing_group_create(**data)
 
     def update_instance(self, instance, data):
-        return services.routing_group_update(group=instance, **data)
+        return agent_changes.routing_group_update(group=instance, **data)
 
     def destroy_instance(self, instance):
-        services.routing_group_delete(group=instance)
+        agent_changes.routing_group_delete(group=instance)
 
 
 def _caller_shop(view, shop):

@@ -260,7 +260,7 @@ PLATFORM_LINK_ALLOWLIST = env.list(
 )
 AGENT_INVITE_RETIRED_ON = date.fromisoformat(env.str("AGENT_INVITE_RETIRED_ON", default="2023-03-29"))
 SERVICE_PHASE_PAID_WINDOW_DAYS = 21
-BOT_MATCHER = env.str("BOT_MATCHER", default="chats.bot.KeywordMatcher")
+BOT_MATCHER = env.str("BOT_MATCHER", default="chats.assistant.bot.KeywordMatcher")
 QUEUE_SWEEP_BATCH = 200
 IDLE_CLOSE_BATCH = 500
 # Exports (chat monitoring): files are deleted this many days after they were written (the record stays).

@@ -1,18 +1,16 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import supervision, views
+from . import views
 
 router = SimpleRouter()
 router.register("conversations", views.ConversationViewSet, basename="conversation")
 router.register("faq-entries", views.FaqEntryViewSet, basename="faq-entry")
 router.register("tasks", views.FollowUpTaskViewSet, basename="task")
 router.register("notifications", views.NotificationViewSet, basename="notification")
-router.register(
-    "monitoring/conversations", supervision.MonitoringConversationViewSet, basename="monitoring-conversation"
-)
-router.register("exports", supervision.ExportViewSet, basename="export")
-router.register("staffing", supervision.StaffingViewSet, basename="staffing")
+router.register("monitoring/conversations", views.MonitoringConversationViewSet, basename="monitoring-conversation")
+router.register("exports", views.ExportViewSet, basename="export")
+router.register("staffing", views.StaffingViewSet, basename="staffing")
 
 urlpatterns = [
     *router.urls,

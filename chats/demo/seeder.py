@@ -22,11 +22,11 @@ from django.db import transaction
 
 from agents.choices import AgentRole, AgentStatus, GroupPhase
 from agents.models import Agent, RoutingGroup
-from agents.services import agent_recount_active_chats
 from chats.choices import ClosedBy, ConversationStatus, EntryPoint
 from chats.models import Conversation, FaqEntry, Message
-from chats.services.turns import turns_rebuild
+from chats.routing.agent_changes import agent_recount_active_chats
 from chats.turns import ConversationFilter
+from chats.turns.store import turns_rebuild
 from shops.choices import AfterSalesEventKind, OrderStatus, ServicePhase
 from shops.models import AfterSalesEvent, Buyer, Footprint, Order, Shop
 from shops.selectors import local_day_start

@@ -1,6 +1,24 @@
-"""Read-side queries about chats: the queue, monitoring (response figures per chat) and staffing."""
+"""Read-side queries about chats, re-exported from their feature packages so old imports keep working."""
 
-from .queue import queue_position_expression
-from .turns import turns_out_of_sync
+from ..routing.queue import queue_position_expression
+from ..supervision.monitoring import (
+    MonitoringFilters,
+    monitoring_conversation_filter,
+    monitoring_conversation_list,
+    monitoring_turns,
+    with_figures,
+)
+from ..supervision.staffing import staffing_heatmap, staffing_plan
+from ..turns.check import turns_out_of_sync
 
-__all__ = ["queue_position_expression", "turns_out_of_sync"]
+__all__ = [
+    "MonitoringFilters",
+    "monitoring_conversation_filter",
+    "monitoring_conversation_list",
+    "monitoring_turns",
+    "queue_position_expression",
+    "staffing_heatmap",
+    "staffing_plan",
+    "turns_out_of_sync",
+    "with_figures",
+]

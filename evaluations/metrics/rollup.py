@@ -83,7 +83,7 @@ from django.utils import timezone
 
 from chats.choices import Sender
 from chats.models import Conversation, Message, Turn
-from chats.turns import in_list_sql
+from chats.sql import fetch_dicts, in_list_sql
 from shops.choices import AfterSalesEventKind, ServicePhase
 from shops.models import AfterSalesEvent, Shop
 
@@ -127,13 +127,6 @@ class LocalDay:
 
 def _db_datetime(value: datetime):
     return connection.ops.adapt_datetimefield_value(value)
-
-
-def _fetch(sql: str, params: list) -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [col[0] for col in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _table(model) -> str:
@@ -704,7 +697,7 @@ def daily_metric_values(*, day: date, shop_ids=None, now: datetime | None = None
     now = now or timezone.now()
     rows: list[dict] = []
     for statement in daily_metric_statements(day=day, shop_ids=shop_ids, now=now):
-        for values in _fetch(statement.sql, statement.params):
+        for values in fetch_dicts(statement.sql, statement.params):
             values.update(date=day, computed_at=now, **{name: bool(values[name]) for name in BOOLEANS})
             rows.append(values)
     return rows

@@ -10,8 +10,8 @@ from django.urls import reverse
 from agents import admin as agents_admin
 from agents.choices import AgentRole, AgentStatus
 from agents.models import Agent, RoutingGroup
-from agents.services import agent_update
 from chats.choices import ConversationStatus
+from chats.routing.agent_changes import agent_update
 from tests.agents.factories import AgentFactory, RoutingGroupFactory, UserFactory
 from tests.chats.factories import ConversationFactory
 from tests.shops.factories import ShopFactory

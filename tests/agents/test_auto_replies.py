@@ -264,7 +264,7 @@ def test_rules_of_one_shop_never_reach_another_shops_chats(shop):
 
 
 def test_going_away_tells_buyers_already_waiting_once_per_turn(shop, agent, chat):
-    from agents.services import agent_set_status
+    from chats.routing.agent_changes import agent_set_status
 
     AutoReplyRuleFactory(shop=shop, trigger=AutoReplyTrigger.AGENT_AWAY, content="away")
     AutoReplyRuleFactory(shop=shop, trigger=AutoReplyTrigger.AGENT_BUSY, content="busy")

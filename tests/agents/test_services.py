@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.services import agent_recount_active_chats
 from chats.choices import ConversationStatus
+from chats.routing.agent_changes import agent_recount_active_chats
 from tests.agents.factories import AgentFactory
 from tests.chats.factories import ConversationFactory
 

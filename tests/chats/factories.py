@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from chats.choices import ConversationStatus, EntryPoint, NotificationKind, Sender, TaskKind
 from chats.models import Conversation, FaqEntry, FollowUpTask, Message, Notification
-from chats.services.turns import turns_record
+from chats.turns.store import turns_record
 from shops.choices import ServicePhase
 
 
@@ -32,7 +32,7 @@ class MessageFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        """Like every writer of messages, keep the stored turns up to date (``chats.services.turns``)."""
+        """Like every writer of messages, keep the stored turns up to date (``chats.turns.store``)."""
         message = super()._create(model_class, *args, **kwargs)
         turns_record(message=message)
         return message

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from chats.admin import TranscriptInline
+from chats.admin.lifecycle import TranscriptInline
 from chats.choices import ConversationStatus, Sender
 from chats.models import Conversation, Message
 from tests.agents.factories import AgentFactory, RoutingGroupFactory

@@ -14,10 +14,10 @@ from openpyxl import load_workbook
 from backoffice.spreadsheets import FORMULA_PREFIXES, neutralise_cell
 from chats.choices import ConversationStatus, ExportFormat, ExportKind, ExportStatus
 from chats.models import Conversation, Export, Message
-from chats.services.exports import export_run, exports_delete_expired, row_formatter, write_csv
-from chats.services.turns import turns_rebuild
+from chats.supervision.exports import export_run, exports_delete_expired, row_formatter, write_csv
 from chats.tasks import export_run_task, exports_delete_expired_task
 from chats.turns import ConversationFilter
+from chats.turns.store import turns_rebuild
 from tests.agents.factories import AgentFactory
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.conftest import client_for
@@ -232,7 +232,7 @@ def test_task_twice_writes_once(shop, owner, chats_of_shop):
 
 
 def test_failure_is_recorded_and_leaves_no_partial_file(shop, owner, chats_of_shop, monkeypatch):
-    import chats.services.exports as exports
+    import chats.supervision.exports as exports
 
     def broken(handle, columns, chunks):
         handle.write("half a row")
@@ -362,7 +362,7 @@ def test_world_file_helper_is_in_the_media_root(shop, owner):
 @given(st.lists(st.one_of(st.none(), st.text(), st.integers()), min_size=13, max_size=13))
 @settings(max_examples=200, deadline=None)
 def test_fast_csv_rows_neutralise_exactly_the_free_text_columns(values):
-    from chats.services.exports import (
+    from chats.supervision.exports import (
         _FAST_CSV_ROWS,
         CONVERSATION_COLUMNS,
         MESSAGE_COLUMNS,
@@ -400,7 +400,7 @@ def test_rows_stream_from_a_server_side_cursor_that_is_not_materialised(db):
     """On PostgreSQL the rows come from a named cursor inside a transaction (not WITH HOLD, so not materialised)."""
     from django.db import connection
 
-    from chats.services.exports import stream_chunks
+    from chats.supervision.exports import stream_chunks
 
     chunks = stream_chunks("SELECT n FROM generate_series(1, 12000) AS n", [], chunk_rows=5000)
     first = next(chunks)

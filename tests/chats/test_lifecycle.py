@@ -7,11 +7,11 @@ from django.utils import timezone
 
 from agents.choices import AgentStatus, GroupPhase
 from agents.models import Agent
-from agents.services import agent_set_status, agent_update
 from backoffice.errors import Conflict
 from chats import services
 from chats.choices import ClosedBy, ConversationStatus, EventKind, Sender
 from chats.models import Conversation, Message, ServiceEvent
+from chats.routing.agent_changes import agent_set_status, agent_update
 from shops.choices import ServicePhase
 from shops.models import RolloutConfig
 from tests.agents.factories import AgentFactory, RoutingGroupFactory
@@ -63,7 +63,7 @@ def test_shop_texts_replace_the_defaults(shop):
 
 
 def test_matcher_prefers_more_and_longer_keywords(shop):
-    from chats.bot import KeywordMatcher
+    from chats.assistant.bot import KeywordMatcher
 
     short = FaqEntryFactory(shop=shop, question="快递", keywords=["快递"], answer="a")
     longer = FaqEntryFactory(shop=shop, question="快递单号查询", keywords=["快递", "单号"], answer="b")
@@ -429,7 +429,7 @@ def test_suspicious_links_from_buyers_without_orders(shop, body, has_order, flag
 
 
 def test_a_seat_claim_touches_exactly_one_agent(shop, other_shop):
-    from chats.services.routing import seat_claim
+    from chats.routing.seats import seat_claim
 
     mine = AgentFactory.create_batch(3, shop=shop)
     theirs = AgentFactory(shop=other_shop)
@@ -439,7 +439,7 @@ def test_a_seat_claim_touches_exactly_one_agent(shop, other_shop):
 
 
 def test_group_changes_reach_routing_at_once(shop):
-    from agents.services import routing_group_create, routing_group_update
+    from chats.routing.agent_changes import routing_group_create, routing_group_update
 
     pre, after = AgentFactory(shop=shop), AgentFactory(shop=shop)
     Agent.objects.filter(pk=after.pk).update(active_chats=1)  # without groups, pre would win on load

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from agents.choices import AgentRole
-from chats.selectors.staffing import (
+from chats.supervision.staffing import (
     agents_needed,
     erlang_c,
     service_level,
@@ -244,7 +244,7 @@ def test_another_shop_is_400_not_its_data(owner_client, other_shop):
 
 
 def test_history_window_is_whole_weeks_before_the_day():
-    from chats.selectors.staffing import history_window
+    from chats.supervision.staffing import history_window
 
     class FakeShop:
         tzinfo = UTC

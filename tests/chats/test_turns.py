@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from chats.choices import ConversationStatus
 from chats.models import Conversation, Message, Turn
 from chats.selectors import turns_out_of_sync
-from chats.services.turns import turns_rebuild
 from chats.turns import ConversationFilter, conversation_summary_sql, fetch_dicts, turn_rows_sql
+from chats.turns.store import turns_rebuild
 from tests.agents.factories import AgentFactory
 from tests.chats.factories import ConversationFactory, MessageFactory
 
@@ -187,7 +187,7 @@ def test_plan_reaches_messages_by_conversation_index_not_a_table_scan(shop):
     assert "Index Cond: (conversation_id = c.id)" in plan
 
 
-# --- stored turns (chats.services.turns) ---------------------------------------------------------------------------
+# --- stored turns (chats.turns.store) ---------------------------------------------------------------------------
 
 STREAM = ["buyer", "agent", "bot", "system", "official"]
 

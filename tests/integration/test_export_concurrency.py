@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from chats.models import Export
-from chats.services.exports import export_run
+from chats.supervision.exports import export_run
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.shops.factories import ShopFactory
 

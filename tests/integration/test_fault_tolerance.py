@@ -23,9 +23,9 @@ from openpyxl import load_workbook
 from backoffice.celery import app as celery_app
 from chats.choices import ExportFormat, ExportKind, ExportStatus, NotificationKind, Sender
 from chats.models import Conversation, Export, FollowUpTask, Message, Notification
-from chats.services.turns import turns_rebuild
 from chats.tasks import export_run_task, task_reminders_deliver_task
 from chats.turns import ConversationFilter
+from chats.turns.store import turns_rebuild
 from evaluations.choices import InviteChannel
 from evaluations.models import DailyMetric, InviteDecision, RatingInvite
 from evaluations.services import daily_metrics_rollup

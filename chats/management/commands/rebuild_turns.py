@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from chats.selectors import turns_out_of_sync
-from chats.services.turns import turns_rebuild
 from chats.turns import ConversationFilter
+from chats.turns.store import turns_rebuild
 from shops.models import Shop
 
 

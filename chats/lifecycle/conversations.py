@@ -1,0 +1,202 @@
+"""Starting chats, their messages (with the assistant's answers and the phishing guard), and ending chats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agents.models import Agent
+from backoffice.errors import Conflict, InvalidInput
+from shops.models import Buyer, Order, RolloutConfig, Shop
+from shops.selectors import buyer_service_phase, rollout_buyer_exposed, rollout_shop_included
+
+from .. import hooks, texts
+from ..assistant.bot import matcher
+from ..assistant.links import has_suspicious_link
+from ..choices import ClosedBy, ConversationStatus, EntryPoint, EventKind, MessageFlag, Sender
+from ..followup.auto_replies import auto_replies_send
+from ..models import Conversation, FaqEntry, Message
+from ..routing.queue import queue_drain
+from ..routing.seats import seat_release
+from .events import event_record
+from .messages import message_write
+
+OPEN_STATUSES = (ConversationStatus.BOT, ConversationStatus.QUEUED, ConversationStatus.HUMAN)
+
+
+@transaction.atomic
+def conversation_start(
+    *,
+    shop: Shop,
+    buyer: Buyer,
+    entry_point: str = EntryPoint.SHOP,
+    entry_ref: str = "",
+    started_at: datetime | None = None,
+    history: bool = False,
+) -> Conversation:
+    """Open a chat of ``buyer`` with ``shop``.
+
+    Its phase follows the 21-day paid-order rule. With the assistant on, it greets the buyer (the chat's first
+    reply) and the transfer-to-human entry is shown by the rollout rules; otherwise the chat is routed to a human
+    at once. ``history`` imports a past chat: nothing is sent and nobody is assigned.
+    """
+    if entry_point in (EntryPoint.ITEM, EntryPoint.ORDER) and not entry_ref:
+        raise InvalidInput(_("An item or order entry point needs the item or order id."), field="entry_ref")
+    now = timezone.now()
+    started_at = started_at or now
+    config = RolloutConfig.current()
+    exposed = rollout_buyer_exposed(buyer_id=buyer.pk, config=config)
+    conversation = Conversation(
+        shop=shop,
+        buyer=buyer,
+        entry_point=entry_point,
+        entry_ref=entry_ref,
+        started_at=started_at,
+        phase=buyer_service_phase(shop=shop, buyer_id=buyer.pk, at=started_at),
+        status=ConversationStatus.BOT if shop.bot_enabled else ConversationStatus.QUEUED,
+        buyer_exposed=exposed,
+        transfer_entry_visible=shop.bot_enabled
+        and exposed
+        and rollout_shop_included(shop=shop, at=started_at, config=config),
+        queued_at=None if shop.bot_enabled else started_at,
+    )
+    conversation.full_clean()
+    conversation.save()
+    event_record(shop_id=shop.pk, kind=EventKind.STARTED, at=started_at, conversation=conversation)
+    if history:
+        return conversation
+    if shop.bot_enabled:
+        message_write(conversation=conversation, sender=Sender.BOT, body=texts.greeting(shop), sent_at=started_at)
+        Conversation.objects.filter(pk=conversation.pk).update(last_message_at=started_at)
+    else:
+        queue_drain(shop_id=shop.pk, now=now)
+    conversation.refresh_from_db()
+    return conversation
+
+
+def _bot_answer(conversation: Conversation, text: str) -> str:
+    entries = FaqEntry.objects.filter(shop_id=conversation.shop_id, enabled=True).only(
+        "pk", "question", "keywords", "answer"
+    )
+    entry = matcher().best_match(text, entries)
+    return entry.answer if entry is not None else texts.fallback(conversation.shop)
+
+
+@transaction.atomic
+def message_create(
+    *,
+    conversation: Conversation,
+    sender: str,
+    body: str,
+    agent: Agent | None = None,
+    sent_at: datetime | None = None,
+    is_auto_reply: bool = False,
+    history: bool = False,
+) -> Message:
+    """Store one message. A live buyer message to a bot-served chat gets the assistant's best answer.
+
+    A buyer message with a link off the platform is flagged ``suspicious_link`` when the buyer has no order in
+    this shop. A live buyer message in a human chat may get the agent's auto-replies (``auto_replies``).
+    """
+    if sender == Sender.AGENT and agent is None:
+        raise InvalidInput(_("A message from an agent must name the agent."), field="agent")
+    if agent is not None and sender not in (Sender.AGENT, Sender.SYSTEM):
+        raise InvalidInput(_("Only agent and system messages name an agent."), field="agent")
+    if agent is not None and agent.shop_id != conversation.shop_id:
+        raise InvalidInput(_("Must belong to the same shop."), field="agent")
+    # The chat's row only: locking its shop too would hold every commit that references the shop (each foreign-key
+    # check takes FOR KEY SHARE on it) until this message is stored.
+    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("shop").get(pk=conversation.pk)
+    if conversation.status == ConversationStatus.ENDED and not history:
+        raise Conflict(_("This chat has ended."))
+    sent_at = sent_at or timezone.now()
+    flags = []
+    if (
+        sender == Sender.BUYER
+        and has_suspicious_link(body)
+        and not Order.objects.filter(shop_id=conversation.shop_id, buyer_id=conversation.buyer_id).exists()
+    ):
+        flags.append(MessageFlag.SUSPICIOUS_LINK.value)
+    message = message_write(
+        conversation=conversation,
+        sender=sender,
+        agent_id=agent.pk if agent is not None else None,
+        body=body,
+        sent_at=sent_at,
+        is_auto_reply=is_auto_reply,
+        flags=flags,
+        validate=True,
+    )
+    last = sent_at
+    if sender == Sender.BUYER and conversation.status == ConversationStatus.BOT and not history:
+        answer = _bot_answer(conversation, body)
+        message_write(conversation=conversation, sender=Sender.BOT, body=answer, sent_at=sent_at)
+    if sender == Sender.BUYER and not history:
+        auto_replies_send(conversation=conversation, buyer_message=message)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_message_at=Greatest(Coalesce(F("last_message_at"), last), last)
+    )
+    return message
+
+
+@transaction.atomic
+def conversation_close(
+    *, conversation_id: int, closed_by: str, actor_id: int | None = None, now: datetime | None = None
+) -> Conversation:
+    """End a chat. Closing an ended chat changes nothing; a freed seat goes to the oldest queued chat."""
+    now = now or timezone.now()
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    if conversation.status == ConversationStatus.ENDED:
+        return conversation
+    freed_agent_id = conversation.agent_id if conversation.status == ConversationStatus.HUMAN else None
+    conversation.status = ConversationStatus.ENDED
+    conversation.ended_at = max(now, conversation.started_at, conversation.last_message_at or conversation.started_at)
+    conversation.closed_by = closed_by
+    conversation.save(update_fields=["status", "ended_at", "closed_by"])
+    event_record(
+        shop_id=conversation.shop_id,
+        kind=EventKind.CLOSED,
+        at=conversation.ended_at,
+        conversation=conversation,
+        agent_id=conversation.agent_id,
+        actor_id=actor_id,
+        outcome=closed_by,
+    )
+    if freed_agent_id is not None:
+        seat_release(agent_id=freed_agent_id)
+        queue_drain(shop_id=conversation.shop_id, now=now)
+    hooks.conversation_ended(conversation.pk)  # on commit: the evaluations app draws whether to invite a rating
+    return conversation
+
+
+def conversations_close_idle(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """End open chats with no message for longer than their shop's idle timeout; returns how many ended."""
+    now = now or timezone.now()
+    limit = limit or settings.IDLE_CLOSE_BATCH
+    closed = 0
+    open_chats = Conversation.objects.filter(status__in=OPEN_STATUSES)
+    shops = Shop.objects.filter(pk__in=open_chats.values("shop_id")).only("pk", "idle_close_minutes")
+    for shop in shops:
+        cutoff = now - shop.idle_close_minutes_delta
+        idle_ids = (
+            open_chats.filter(shop_id=shop.pk)
+            .annotate(last_activity=Coalesce("last_message_at", "started_at"))
+            .filter(last_activity__lt=cutoff)
+            .order_by("last_activity")
+            .values_list("pk", flat=True)[: limit - closed]
+        )
+        for conversation_id in list(idle_ids):
+            conversation_close(conversation_id=conversation_id, closed_by=ClosedBy.IDLE, now=now)
+            closed += 1
+        if closed >= limit:
+            break
+    return closed
+
+
+__all__ = ["conversation_start", "message_create", "conversation_close", "conversations_close_idle"]

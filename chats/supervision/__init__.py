@@ -1,0 +1,1 @@
+"""Supervision for owners and supervisors: chat monitoring, exports and staffing."""
