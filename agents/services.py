@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backoffice.errors import InvalidInput, NotAllowed
-from backoffice.tenancy import Caller
+from backoffice.tenancy import Caller, CallerRole
 from shops.models import Shop
+from shops.services import shop_create
 
-from .choices import AutoReplyTrigger, PhraseScope
+from .choices import AgentRole, AutoReplyTrigger, PhraseScope
 from .models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
 
 
@@ -24,6 +25,16 @@ def _check_password(password: str, user) -> None:
         validate_password(password, user)
     except ValidationError as error:
         raise InvalidInput(" ".join(error.messages), field="password") from error
+
+
+def agent_check_may_manage(*, caller: Caller, agent: Agent | None = None, role: str | None = None) -> None:
+    """Whether ``caller`` may create a sub-account of ``role`` (``agent`` None) or change ``agent`` (to ``role``).
+
+    Only owners and platform staff create an owner, change an owner's account or give someone the owner role.
+    """
+    touches_owner = role == AgentRole.OWNER or (agent is not None and agent.role == AgentRole.OWNER)
+    if touches_owner and caller.role not in (CallerRole.OWNER, CallerRole.PLATFORM):
+        raise NotAllowed(_("Only the shop owner may create or change an owner account."))
 
 
 @transaction.atomic
@@ -322,3 +333,11 @@ def auto_reply_defaults_create(*, shop: Shop, agent: Agent | None = None) -> lis
             )
         )
     return created
+
+
+@transaction.atomic
+def shop_create_with_auto_reply_defaults(**fields) -> Shop:
+    """A new shop, with its team's suggested auto-replies ready to be switched on (the shops app knows no agents)."""
+    shop = shop_create(**fields)
+    auto_reply_defaults_create(shop=shop)
+    return shop

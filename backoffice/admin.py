@@ -13,7 +13,8 @@ from django.db import connections
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
 
-from backoffice.tenancy import Caller, caller_for
+from backoffice.callers import caller_for
+from backoffice.tenancy import Caller
 
 # How many rows a changelist counts at most when it cannot use the planner's estimate. Past this, pages are
 # still reachable by filtering; an exact COUNT(*) over millions of messages would cost more than the page.

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from backoffice.admin import ReadOnlyModelAdmin, ScopedRelatedFieldListFilter
-from backoffice.tenancy import caller_for
+from backoffice.callers import caller_for
 from backoffice.validators import validate_day
 from shops.models import Shop
 

@@ -111,24 +111,21 @@ class IntegrationClient(models.Model):
 
 
 class BuyerQuerySet(ShopScopedQuerySet):
+    # The shop-owned rows that name a buyer, by their reverse names on Buyer: resolved through the app registry, so
+    # this module imports none of the apps above it that own them (chats' conversations).
+    REACH_RELATIONS = ("conversations", "orders", "footprints", "after_sales_events")
+
     def for_caller(self, caller: Caller):
         """Buyers are platform-wide: a shop's staff see those who chatted, ordered, viewed or raised events there."""
         if caller.shop_ids is None or caller.role == "integration":
             return self
         if not caller.shop_ids:
             return self.none()
-        from chats.models import Conversation
-
         ids = caller.shop_ids
-        related = [
-            Conversation.objects.filter(buyer=OuterRef("pk"), shop_id__in=ids),
-            Order.objects.filter(buyer=OuterRef("pk"), shop_id__in=ids),
-            Footprint.objects.filter(buyer=OuterRef("pk"), shop_id__in=ids),
-            AfterSalesEvent.objects.filter(buyer=OuterRef("pk"), shop_id__in=ids),
-        ]
         condition = Q()
-        for subquery in related:
-            condition |= Exists(subquery)
+        for name in self.REACH_RELATIONS:
+            related = self.model._meta.get_field(name).related_model
+            condition |= Exists(related.objects.filter(buyer=OuterRef("pk"), shop_id__in=ids))
         return self.filter(condition)
 
 

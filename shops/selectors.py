@@ -32,17 +32,6 @@ def buyer_service_phase(*, shop: Shop, buyer_id: int, at: datetime) -> str:
     return ServicePhase.AFTER_SALES if paid_before else ServicePhase.PRE_SALES
 
 
-def shop_daily_reception_volume(*, shop: Shop, at: datetime, days: int = 30) -> float:
-    """Conversations per day over the ``days`` local days before the day of ``at``."""
-    from chats.models import Conversation
-
-    day_start = local_day_start(shop, at)
-    started = Conversation.objects.filter(
-        shop=shop, started_at__gte=day_start - timedelta(days=days), started_at__lt=day_start
-    ).count()
-    return started / days
-
-
 def rollout_bucket(*, buyer_id: int, salt: str) -> int:
     """A stable bucket in [0, 10000) for (buyer, salt): the same buyer always lands in the same bucket."""
     digest = hashlib.sha256(f"{salt}:{buyer_id}".encode()).digest()
@@ -54,9 +43,9 @@ def rollout_buyer_exposed(*, buyer_id: int, config: RolloutConfig) -> bool:
     return rollout_bucket(buyer_id=buyer_id, salt=config.salt) < config.exposure_percent * 100
 
 
-def rollout_shop_included(*, shop: Shop, at: datetime, config: RolloutConfig) -> bool:
-    """Whether the shop's tier (by daily average reception volume) has reached its start date."""
-    volume = shop_daily_reception_volume(shop=shop, at=at)
+def rollout_shop_included(*, shop: Shop, at: datetime, config: RolloutConfig, volume: float) -> bool:
+    """Whether the shop's tier (by ``volume``, its daily average reception volume, counted by the chats app) has
+    reached its start date."""
     start = config.large_tier_start if volume >= RolloutConfig.TIER_THRESHOLD else config.small_tier_start
     return at.astimezone(shop.tzinfo).date() >= start
 

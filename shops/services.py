@@ -15,12 +15,8 @@ def _save(instance, **fields):
 
 @transaction.atomic
 def shop_create(**fields) -> Shop:
-    """A new shop, with the suggested team auto-replies ready to be switched on."""
-    from agents.services import auto_reply_defaults_create
-
-    shop = _save(Shop(), **fields)
-    auto_reply_defaults_create(shop=shop)
-    return shop
+    """A new shop (with its team's suggested auto-replies: ``agents.services.shop_create_with_auto_reply_defaults``)."""
+    return _save(Shop(), **fields)
 
 
 @transaction.atomic

@@ -2,7 +2,8 @@
 
 from rest_framework import permissions
 
-from backoffice.tenancy import CallerRole, caller_for
+from backoffice.callers import caller_for
+from backoffice.tenancy import CallerRole
 
 MANAGERS = frozenset({CallerRole.OWNER, CallerRole.SUPERVISOR})
 INTEGRATIONS = frozenset({CallerRole.INTEGRATION})

@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
-from backoffice.tenancy import NOBODY, caller_for
+from backoffice.callers import caller_for
+from backoffice.tenancy import NOBODY
 from backoffice.validators import validate_day, validate_moment
 
 from .serializers import ModelSerializer

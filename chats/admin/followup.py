@@ -11,8 +11,8 @@ from backoffice.admin import (
     ScopedModelAdmin,
     ScopedRelatedFieldListFilter,
 )
+from backoffice.callers import caller_for
 from backoffice.errors import ApplicationError, InvalidInput
-from backoffice.tenancy import caller_for
 
 from ..choices import TaskStatus
 from ..followup.tasks import task_cancel, task_check, task_complete, task_create, task_update

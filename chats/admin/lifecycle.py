@@ -72,19 +72,9 @@ class ConversationAdmin(BigTableModelAdmin):
     readonly_fields = (
         "shop",
         "buyer",
-        "status",
-        "agent",
-        "group",
-        "transfer_entry_visible",
-        "buyer_exposed",
-        "queue_position",
         "started_at",
-        "queued_at",
-        "transfer_requested_at",
-        "assigned_at",
-        "last_message_at",
-        "ended_at",
-        "closed_by",
+        *Conversation.SERVICE_STATE_FIELDS,
+        "queue_position",
         "all_messages",
     )
     fieldsets = (

@@ -93,21 +93,7 @@ class ExportAdmin(ScopedModelAdmin):
     search_fields = ("requested_by__username",)
     search_help_text = _("Login of who exported; #42 finds the export with id 42.")
     date_hierarchy = "created_at"  # a small table: one row per export request
-    fields = (
-        "shop",
-        "requested_by",
-        "kind",
-        "format",
-        "filters",
-        "status",
-        "rows",
-        "error",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "file_deleted_at",
-        "download_link",
-    )
+    fields = (*Export.RECORD_FIELDS, "download_link")
     readonly_fields = fields
     actions = ("run_again",)
 

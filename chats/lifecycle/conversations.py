@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from agents.models import Agent
 from backoffice.errors import Conflict, InvalidInput
 from shops.models import Buyer, Order, RolloutConfig, Shop
-from shops.selectors import buyer_service_phase, rollout_buyer_exposed, rollout_shop_included
+from shops.selectors import buyer_service_phase, local_day_start, rollout_buyer_exposed, rollout_shop_included
 
 from .. import hooks, texts
 from ..assistant.bot import matcher
@@ -28,6 +28,15 @@ from .events import event_record
 from .messages import message_write
 
 OPEN_STATUSES = (ConversationStatus.BOT, ConversationStatus.QUEUED, ConversationStatus.HUMAN)
+
+
+def shop_daily_reception_volume(*, shop: Shop, at: datetime, days: int = 30) -> float:
+    """Conversations per day over the ``days`` local days before the day of ``at`` (the rollout's tiers)."""
+    day_start = local_day_start(shop, at)
+    started = Conversation.objects.filter(
+        shop=shop, started_at__gte=day_start - timedelta(days=days), started_at__lt=day_start
+    ).count()
+    return started / days
 
 
 @transaction.atomic
@@ -63,7 +72,9 @@ def conversation_start(
         buyer_exposed=exposed,
         transfer_entry_visible=shop.bot_enabled
         and exposed
-        and rollout_shop_included(shop=shop, at=started_at, config=config),
+        and rollout_shop_included(
+            shop=shop, at=started_at, config=config, volume=shop_daily_reception_volume(shop=shop, at=started_at)
+        ),
         queued_at=None if shop.bot_enabled else started_at,
     )
     conversation.full_clean()

@@ -65,6 +65,21 @@ class Conversation(models.Model):
 
     objects = ConversationQuerySet.as_manager()
 
+    # The chat's service state: only the chat services change it, so the API and the admin show it read-only.
+    SERVICE_STATE_FIELDS = (
+        "status",
+        "agent",
+        "group",
+        "transfer_entry_visible",
+        "buyer_exposed",
+        "queued_at",
+        "transfer_requested_at",
+        "assigned_at",
+        "last_message_at",
+        "ended_at",
+        "closed_by",
+    )
+
     class Meta:
         verbose_name = _("conversation")
         verbose_name_plural = _("conversations")

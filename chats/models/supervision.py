@@ -44,6 +44,22 @@ class Export(models.Model):
 
     objects = ShopScopedQuerySet.as_manager()
 
+    # What the record of an export shows, in the API and the admin alike (never edited: a record of who exported what).
+    RECORD_FIELDS = (
+        "shop",
+        "kind",
+        "format",
+        "filters",
+        "status",
+        "rows",
+        "error",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "file_deleted_at",
+    )
+
     class Meta:
         verbose_name = _("export")
         verbose_name_plural = _("exports")

@@ -9,7 +9,7 @@ from backoffice.api.pagination import CursorPagination
 from backoffice.api.permissions import INTEGRATIONS, MANAGERS, IsShopMember
 from backoffice.api.tenancy import ScopedViewMixin
 from backoffice.api.views import READ_CREATE, ScopedModelViewSet
-from backoffice.tenancy import caller_for
+from backoffice.callers import caller_for
 from evaluations import services
 from evaluations.filtersets import DailyMetricFilter, EvaluationFilter, RatingInviteFilter
 from evaluations.metrics import shop_peers_get

@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
+from agents import services as agent_services
 from backoffice.api.pagination import CursorPagination
 from backoffice.api.permissions import INTEGRATIONS, MANAGERS
 from backoffice.api.tenancy import ScopedViewMixin
@@ -35,7 +36,7 @@ class ShopViewSet(ScopedModelViewSet):
     action_roles = {"create": frozenset()}
 
     def create_instance(self, data):
-        return services.shop_create(**data)
+        return agent_services.shop_create_with_auto_reply_defaults(**data)
 
     def update_instance(self, instance, data):
         return services.shop_update(shop=instance, **data)

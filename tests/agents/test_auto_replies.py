@@ -7,11 +7,11 @@ from django.db import connection
 
 from agents.choices import AgentStatus, AutoReplyTrigger
 from agents.models import AutoReplyRule
+from agents.services import shop_create_with_auto_reply_defaults
 from chats import services
 from chats.choices import ConversationStatus, Sender
 from chats.models import Message
 from chats.turns import ConversationFilter, turn_rows_sql
-from shops.services import shop_create
 from tests.agents.factories import AgentFactory, AutoReplyRuleFactory
 from tests.chats.factories import ConversationFactory
 from tests.conftest import client_for
@@ -188,7 +188,7 @@ def test_a_buyer_message_without_rules_costs_one_indexed_query(shop, chat):
 
 
 def test_new_shops_get_the_suggested_team_rules_switched_off():
-    shop = shop_create(name="New shop", platform="taobao", industry="toys")
+    shop = shop_create_with_auto_reply_defaults(name="New shop", platform="taobao", industry="toys")
     rules = AutoReplyRule.objects.filter(shop=shop)
     assert sorted(rules.values_list("trigger", "enabled", "agent")) == [
         ("agent_away", False, None),

@@ -4,8 +4,8 @@ import factory
 from django.utils import timezone
 
 from chats.choices import ConversationStatus, EntryPoint, NotificationKind, Sender, TaskKind
+from chats.lifecycle.messages import message_write
 from chats.models import Conversation, FaqEntry, FollowUpTask, Message, Notification
-from chats.turns.store import turns_record
 from shops.choices import ServicePhase
 
 
@@ -32,10 +32,11 @@ class MessageFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        """Like every writer of messages, keep the stored turns up to date (``chats.turns.store``)."""
-        message = super()._create(model_class, *args, **kwargs)
-        turns_record(message=message)
-        return message
+        """Through the one writer of messages, which keeps the stored turns (``chats.lifecycle.messages``)."""
+        agent = kwargs.pop("agent", None)
+        if agent is not None:
+            kwargs["agent_id"] = agent.pk
+        return message_write(*args, **kwargs)
 
 
 class FaqEntryFactory(factory.django.DjangoModelFactory):

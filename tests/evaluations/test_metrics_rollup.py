@@ -350,7 +350,7 @@ def test_a_rollup_inside_a_callers_transaction_leaves_its_planner_settings_as_it
 
 
 def test_reception_volume_and_tier_match_the_rollout_figure():
-    from shops.selectors import shop_daily_reception_volume
+    from chats.lifecycle.conversations import shop_daily_reception_volume
 
     shop = ShopFactory()
     for days in range(1, 31):  # 45 chats in the 30 days before D

@@ -45,20 +45,7 @@ class ConversationSerializer(ScopedModelSerializer):
             "last_message_at",
             "history",
         ]
-        read_only_fields = [
-            "status",
-            "agent",
-            "group",
-            "phase",
-            "ended_at",
-            "closed_by",
-            "transfer_entry_visible",
-            "buyer_exposed",
-            "queued_at",
-            "transfer_requested_at",
-            "assigned_at",
-            "last_message_at",
-        ]
+        read_only_fields = [*Conversation.SERVICE_STATE_FIELDS, "phase"]
         extra_kwargs = {"started_at": {"required": False}}
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))

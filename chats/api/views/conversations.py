@@ -9,11 +9,12 @@ from rest_framework.response import Response
 from backoffice.api.pagination import MessageCursorPagination, StartedCursorPagination
 from backoffice.api.permissions import INTEGRATIONS, SHOP_STAFF
 from backoffice.api.views import READ_CREATE, ScopedModelViewSet
-from backoffice.errors import Conflict, NotAllowed
+from backoffice.errors import Conflict
 from backoffice.tenancy import CallerRole
 from chats import services
 from chats.choices import ClosedBy, ConversationStatus, Sender
 from chats.filtersets import ConversationFilter, MessageFilter
+from chats.lifecycle.access import conversation_check_agent_acts
 from chats.models import Conversation, Message
 from chats.routing.queue import queue_position_expression
 from evaluations.api.serializers import InviteRequestSerializer, RatingInviteSerializer
@@ -69,8 +70,7 @@ class ConversationViewSet(ScopedModelViewSet):
     def transfer(self, request, pk=None):
         """Hand the chat to another agent or to a group. Agents transfer their own chats."""
         conversation = self.get_object()
-        if self.caller.role == CallerRole.AGENT and conversation.agent_id != self.caller.agent_id:
-            raise NotAllowed(_("Agents may transfer only their own chats."))
+        conversation_check_agent_acts(caller=self.caller, conversation=conversation, action="transfer")
         serializer = TransferSerializer(
             data=request.data, context={**self.get_serializer_context(), "conversation": conversation}
         )
@@ -88,9 +88,8 @@ class ConversationViewSet(ScopedModelViewSet):
     def close(self, request, pk=None):
         """End the chat (the buyer through an integration, or shop staff). Closing an ended chat is harmless."""
         conversation = self.get_object()
+        conversation_check_agent_acts(caller=self.caller, conversation=conversation, action="close")
         role = self.caller.role
-        if role == CallerRole.AGENT and conversation.agent_id != self.caller.agent_id:
-            raise NotAllowed(_("Agents may close only their own chats."))
         closed_by = {
             CallerRole.INTEGRATION: ClosedBy.BUYER,
             CallerRole.PLATFORM: ClosedBy.SYSTEM,
@@ -103,8 +102,7 @@ class ConversationViewSet(ScopedModelViewSet):
     def invites(self, request, pk=None):
         """An agent asks the buyer for a rating (the ``agent`` channel, retired: 400 from its retirement date)."""
         conversation = self.get_object()
-        if self.caller.role == CallerRole.AGENT and conversation.agent_id != self.caller.agent_id:
-            raise NotAllowed(_("Agents may invite ratings only for their own chats."))
+        conversation_check_agent_acts(caller=self.caller, conversation=conversation, action="invite")
         InviteRequestSerializer(data=request.data).is_valid(raise_exception=True)
         invite = rating_invite_request_by_agent(conversation=conversation)
         return Response(RatingInviteSerializer(invite).data, status=201)

@@ -1,6 +1,6 @@
-"""The chat lifecycle of DESIGN.md: bot, entry visibility, transfer outcomes, routing, queue, transfers, ends."""
+"""Routing of DESIGN.md: transfer outcomes, groups, the queue, manual transfers, seat claims."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -13,9 +13,7 @@ from chats.choices import ClosedBy, ConversationStatus, EventKind, Sender
 from chats.models import Conversation, Message, ServiceEvent
 from chats.routing.agent_changes import agent_set_status, agent_update
 from shops.choices import ServicePhase
-from shops.models import RolloutConfig
 from tests.agents.factories import AgentFactory, RoutingGroupFactory
-from tests.chats.factories import ConversationFactory, FaqEntryFactory
 from tests.shops.factories import BuyerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,104 +32,6 @@ def bodies(conversation, sender=None):
 
 def active(agent):
     return Agent.objects.get(pk=agent.pk).active_chats
-
-
-# --- The service assistant -------------------------------------------------------------------------------------
-
-
-def test_bot_greets_first_and_answers_from_the_faq(shop):
-    FaqEntryFactory(shop=shop, question="什么时候发货", keywords=["发货", "快递"], answer="48小时内发货")
-    FaqEntryFactory(shop=shop, question="可以退货吗", keywords=["退货", "退款"], answer="支持七天无理由退货")
-    FaqEntryFactory(shop=shop, question="优惠券", keywords=["退货"], answer="disabled", enabled=False)
-    conversation = start(shop)
-    assert conversation.status == ConversationStatus.BOT
-    services.message_create(conversation=conversation, sender=Sender.BUYER, body="请问我这个能退货退款吗")
-    services.message_create(conversation=conversation, sender=Sender.BUYER, body="今天天气怎么样")
-    assert bodies(conversation, Sender.BOT) == [
-        "Hello, I am the shop's service assistant. How can I help you?",
-        "支持七天无理由退货",
-        "Sorry, I did not quite understand. You can rephrase your question, or ask for a human agent.",
-    ]
-
-
-def test_shop_texts_replace_the_defaults(shop):
-    shop.bot_greeting, shop.bot_fallback_text = "亲，欢迎光临", "亲，没听懂呢"
-    shop.save()
-    conversation = start(shop)
-    services.message_create(conversation=conversation, sender=Sender.BUYER, body="？？？")
-    assert bodies(conversation, Sender.BOT) == ["亲，欢迎光临", "亲，没听懂呢"]
-
-
-def test_matcher_prefers_more_and_longer_keywords(shop):
-    from chats.assistant.bot import KeywordMatcher
-
-    short = FaqEntryFactory(shop=shop, question="快递", keywords=["快递"], answer="a")
-    longer = FaqEntryFactory(shop=shop, question="快递单号查询", keywords=["快递", "单号"], answer="b")
-    assert KeywordMatcher().best_match("我的快递单号是多少", [short, longer]) == longer
-    assert KeywordMatcher().best_match("快递", [short, longer]) == short
-    assert KeywordMatcher().best_match("hello", [short, longer]) is None
-
-
-# --- Transfer-to-human entry: rollout -----------------------------------------------------------------------------
-
-
-def test_entry_needs_the_bots_first_reply(shop):
-    shop.bot_enabled = False
-    shop.save()
-    conversation = start(shop)
-    assert conversation.transfer_entry_visible is False
-    with pytest.raises(Conflict):
-        services.transfer_to_human(conversation_id=conversation.pk)
-
-
-def test_entry_exposure_percentage_is_a_stable_growing_bucket(shop):
-    from shops.selectors import rollout_buyer_exposed
-
-    config = RolloutConfig.current()
-    exposed = {}
-    for percent in (5, 10, 50, 100):
-        config.exposure_percent = percent
-        exposed[percent] = {b for b in range(4000) if rollout_buyer_exposed(buyer_id=b, config=config)}
-    assert exposed[5] <= exposed[10] <= exposed[50] <= exposed[100] == set(range(4000))
-    assert 0.03 < len(exposed[5]) / 4000 < 0.07  # about 5% of buyers
-    assert 0.45 < len(exposed[50]) / 4000 < 0.55
-    config.exposure_percent = 10
-    assert all(rollout_buyer_exposed(buyer_id=b, config=config) for b in exposed[10])  # same answer again
-    config.salt = "another-salt"
-    assert {b for b in range(4000) if rollout_buyer_exposed(buyer_id=b, config=config)} != exposed[10]
-
-
-def test_unexposed_buyer_gets_no_entry_but_is_recorded_for_comparison(shop):
-    config = RolloutConfig.current()
-    config.exposure_percent = 0
-    config.save()
-    conversation = start(shop)
-    assert (conversation.transfer_entry_visible, conversation.buyer_exposed) == (False, False)
-    config.exposure_percent = 100
-    config.save()
-    assert start(shop).transfer_entry_visible is True
-
-
-def test_entry_waits_for_the_tiers_start_date(shop, monkeypatch):
-    today = timezone.localdate()
-    config = RolloutConfig.current()
-    config.small_tier_start, config.large_tier_start = today + timedelta(days=1), today
-    config.save()
-    assert start(shop).transfer_entry_visible is False  # a small shop: its tier starts tomorrow
-    # Make "large" mean 2+ chats a day, then give the shop 60 chats in the last 30 days (2 a day).
-    monkeypatch.setattr(RolloutConfig, "TIER_THRESHOLD", 2)
-    yesterday = timezone.now() - timedelta(days=1)
-    ConversationFactory.create_batch(60, shop=shop, started_at=yesterday)
-    assert start(shop).transfer_entry_visible is True  # a large shop: its tier started today
-
-
-def test_default_rollout_is_the_finished_one():
-    config = RolloutConfig.current()
-    assert (config.small_tier_start, config.large_tier_start, config.exposure_percent) == (
-        date(2022, 8, 30),
-        date(2022, 9, 30),
-        100,
-    )
 
 
 # --- Transfer outcomes and routing -----------------------------------------------------------------------------------
@@ -366,66 +266,6 @@ def test_transfers_need_subaccounts(shop):
     shop.save()
     with pytest.raises(Conflict):
         services.conversation_transfer(conversation_id=conversation.pk, to_agent=other)
-
-
-def test_close_is_idempotent_and_frees_the_seat(shop):
-    agent = AgentFactory(shop=shop)
-    conversation = start(shop)
-    services.transfer_to_human(conversation_id=conversation.pk)
-    closed = services.conversation_close(conversation_id=conversation.pk, closed_by=ClosedBy.BUYER)
-    again = services.conversation_close(conversation_id=conversation.pk, closed_by=ClosedBy.AGENT)
-    assert (closed.status, closed.closed_by, again.closed_by, again.ended_at) == (
-        "ended",
-        "buyer",
-        "buyer",
-        closed.ended_at,
-    )
-    assert active(agent) == 0
-    assert ServiceEvent.objects.filter(conversation=conversation, kind=EventKind.CLOSED).count() == 1
-    with pytest.raises(Conflict):
-        services.message_create(conversation=conversation, sender=Sender.BUYER, body="还在吗")
-
-
-def test_idle_chats_end_after_their_shops_timeout(shop, other_shop):
-    agent = AgentFactory(shop=shop)
-    now = timezone.now()
-    shop.idle_close_minutes, other_shop.idle_close_minutes = 10, 60
-    shop.save()
-    other_shop.save()
-    idle = start(shop)
-    services.transfer_to_human(conversation_id=idle.pk)
-    fresh, slow_shop = start(shop), start(other_shop)
-    Conversation.objects.filter(pk__in=[idle.pk, slow_shop.pk]).update(last_message_at=now - timedelta(minutes=11))
-    Conversation.objects.filter(pk=fresh.pk).update(last_message_at=now - timedelta(minutes=9))
-    assert services.conversations_close_idle(now=now) == 1
-    assert services.conversations_close_idle(now=now) == 0
-    statuses = dict(Conversation.objects.values_list("pk", "status"))
-    assert (statuses[idle.pk], statuses[fresh.pk], statuses[slow_shop.pk]) == ("ended", "bot", "bot")
-    assert Conversation.objects.get(pk=idle.pk).closed_by == ClosedBy.IDLE
-    assert active(agent) == 0
-
-
-# --- Message pipeline ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("body", "has_order", "flagged"),
-    [
-        ("便宜卖 http://cheap-deals.xyz/item?id=1", False, True),
-        ("看这个 bit.ly/abc", False, True),
-        ("这个链接 https://item.taobao.com/item.htm?id=1 还有货吗", False, False),
-        ("https://detail.tmall.com/x 和 https://evil.example.com", False, True),
-        ("便宜卖 http://cheap-deals.xyz/item?id=1", True, False),
-        ("没有链接，版本号 1.2.3 也不是链接", False, False),
-    ],
-)
-def test_suspicious_links_from_buyers_without_orders(shop, body, has_order, flagged):
-    buyer = BuyerFactory()
-    if has_order:
-        OrderFactory(shop=shop, buyer=buyer)
-    conversation = start(shop, buyer=buyer)
-    message = services.message_create(conversation=conversation, sender=Sender.BUYER, body=body)
-    assert (message.flags == ["suspicious_link"]) is flagged
 
 
 def test_a_seat_claim_touches_exactly_one_agent(shop, other_shop):
