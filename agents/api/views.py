@@ -10,7 +10,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from agents import services
-from agents.choices import AgentRole, PhraseScope
+from agents.choices import PhraseScope
 from agents.filtersets import AgentFilter, AutoReplyRuleFilter, QuickPhraseFilter, RoutingGroupFilter
 from agents.models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
 from agents.resources import IMPORT_MAX_BYTES, dataset_from_upload, quick_phrases_export, quick_phrases_import
@@ -55,18 +55,13 @@ class AgentViewSet(ScopedModelViewSet):
             return AgentUpdateSerializer
         return AgentSerializer
 
-    def _check_owner_rule(self, role: str | None, instance: Agent | None = None) -> None:
-        touches_owner = role == AgentRole.OWNER or (instance is not None and instance.role == AgentRole.OWNER)
-        if touches_owner and self.caller.role not in (CallerRole.OWNER, CallerRole.PLATFORM):
-            raise NotAllowed(_("Only the shop owner may create or change an owner account."))
-
     def create_instance(self, data):
-        self._check_owner_rule(data.get("role"))
+        services.agent_check_may_manage(caller=self.caller, role=data.get("role"))
         user = data.pop("user")
         return services.agent_create(username=user["username"], **data)
 
     def update_instance(self, instance, data):
-        self._check_owner_rule(data.get("role"), instance)
+        services.agent_check_may_manage(caller=self.caller, agent=instance, role=data.get("role"))
         return agent_changes.agent_update(agent=instance, **data)
 
     @extend_schema(request=AgentStatusSerializer, responses=AgentSerializer)

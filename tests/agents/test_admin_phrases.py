@@ -1,15 +1,12 @@
-"""Admin for the workbench: phrase import (two steps) and export, rules and tasks changed through services."""
+"""Admin for quick phrases: import (two steps) into one shop, export, form errors from the service's rules."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from agents.choices import AgentRole, AutoReplyTrigger
-from agents.models import AutoReplyRule, QuickPhrase
-from chats.choices import TaskStatus
-from chats.models import FollowUpTask
-from tests.agents.factories import AgentFactory, AutoReplyRuleFactory, QuickPhraseFactory
-from tests.chats.factories import FollowUpTaskFactory
+from agents.choices import AgentRole
+from agents.models import QuickPhrase
+from tests.agents.factories import QuickPhraseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -92,58 +89,6 @@ def test_team_phrase_without_subaccounts_is_a_form_error(admin_client, shop):
     assert response.status_code == 200
     assert "scope" in response.context["adminform"].form.errors
     assert QuickPhrase.objects.count() == 0
-
-
-def test_rule_actions_switch_rules_through_the_service(admin_client, shop):
-    rule = AutoReplyRuleFactory(shop=shop, enabled=False)
-    response = admin_client.post(
-        reverse("admin:agents_autoreplyrule_changelist"),
-        {"action": "switch_on", "_selected_action": [rule.pk]},
-        follow=True,
-    )
-    assert response.status_code == 200
-    assert AutoReplyRule.objects.get(pk=rule.pk).enabled is True
-
-
-def test_rule_add_needs_a_threshold_for_over_capacity(admin_client, shop):
-    response = admin_client.post(
-        reverse("admin:agents_autoreplyrule_add"),
-        {"shop": shop.pk, "trigger": AutoReplyTrigger.OVER_CAPACITY, "content": "many", "enabled": "on"},
-    )
-    assert response.status_code == 200
-    assert response.context["adminform"].form.errors
-    assert AutoReplyRule.objects.count() == 0
-
-
-def test_task_admin_adds_through_the_service_and_refuses_another_shops_handler(admin_client, shop, agent):
-    url = reverse("admin:chats_followuptask_add")
-    body = {
-        "shop": shop.pk,
-        "kind": "follow_up",
-        "content": "回访",
-        "handler": AgentFactory().pk,
-        "remind_at_0": "2026-03-02",
-        "remind_at_1": "10:00:00",
-    }
-    response = admin_client.post(url, body)
-    assert response.status_code == 200
-    assert "handler" in response.context["adminform"].form.errors
-    response = admin_client.post(url, {**body, "handler": agent.pk})
-    assert response.status_code == 302
-    task = FollowUpTask.objects.get()
-    assert (task.handler, task.status, task.created_by.is_superuser) == (agent, TaskStatus.OPEN, True)
-
-
-def test_task_admin_actions_complete_and_cancel(admin_client, agent):
-    done, cancelled = (
-        FollowUpTaskFactory(shop=agent.shop, handler=agent),
-        FollowUpTaskFactory(shop=agent.shop, handler=agent),
-    )
-    changelist = reverse("admin:chats_followuptask_changelist")
-    admin_client.post(changelist, {"action": "complete", "_selected_action": [done.pk]})
-    admin_client.post(changelist, {"action": "cancel", "_selected_action": [done.pk, cancelled.pk]})
-    assert FollowUpTask.objects.get(pk=done.pk).status == TaskStatus.DONE
-    assert FollowUpTask.objects.get(pk=cancelled.pk).status == TaskStatus.CANCELLED
 
 
 def test_phrase_changelist_hides_other_shops_from_shop_staff(shop_staff_admin_client, shop, other_shop):

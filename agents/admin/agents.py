@@ -1,5 +1,5 @@
-"""Admin for agents (sub-accounts) and routing groups. Logins go through agents.services; status, capacity, groups and
-counters through chats.routing.agent_changes (what they do to the queue)."""
+"""Admin for agents (sub-accounts). Logins go through agents.services; status, capacity and counters through
+chats.routing.agent_changes (what they do to the queue)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,28 +14,28 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from backoffice.admin import ScopedAdminForm, ScopedModelAdmin, ScopedRelatedFieldListFilter
+from backoffice.callers import caller_for
 from backoffice.errors import ApplicationError, InvalidInput
-from backoffice.tenancy import NOBODY, Caller, CallerRole, caller_for
-from chats.routing.agent_changes import agent_recount_active_chats, agent_set_status, agent_update, routing_group_update
+from backoffice.tenancy import NOBODY, Caller
+from chats.routing.agent_changes import agent_recount_active_chats, agent_set_status, agent_update
 
-from . import admin_workbench  # noqa: F401 -- registers the quick-phrase and auto-reply admins
-from .choices import AgentRole, AgentStatus
-from .models import Agent, RoutingGroup
-from .services import agent_create
+from ..choices import AgentStatus
+from ..models import Agent, RoutingGroup
+from ..services import agent_check_may_manage, agent_create
 
 _username_field = get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD)
 
 
 class AgentOwnerRuleMixin:
-    """Only owners and platform staff create an owner or change an owner's account (as in the API)."""
+    """Reports ``agent_check_may_manage`` (the owner-role rule the API applies too) as an error on the role."""
 
     caller: Caller = NOBODY  # set by ``AgentAdmin.get_form`` on the fresh form class of each request
 
     def _check_owner_rule(self, role: str | None) -> None:
-        previous = self.instance.role if self.instance.pk else None
-        touches_owner = AgentRole.OWNER in (role, previous)
-        if touches_owner and self.caller.role not in (CallerRole.OWNER, CallerRole.PLATFORM):
-            self.add_error("role", _("Only the shop owner may create or change an owner account."))
+        try:
+            agent_check_may_manage(caller=self.caller, agent=self.instance if self.instance.pk else None, role=role)
+        except ApplicationError as error:
+            self.add_error("role", str(error.message))
 
 
 class RoutingGroupChoiceField(forms.ModelMultipleChoiceField):
@@ -228,60 +228,4 @@ class AgentAdmin(ScopedModelAdmin):
             "Active chats recounted for %(count)d agents of the selected agents' shops.",
             updated,
         ) % {"count": updated}
-        self.message_user(request, message, messages.SUCCESS)
-
-
-class RoutingGroupAdminForm(ScopedAdminForm):
-    class Meta:
-        model = RoutingGroup
-        fields = "__all__"
-
-    def clean(self):
-        cleaned_data = super().clean()
-        shop = cleaned_data.get("shop") if "shop" in self.fields else self.instance.shop
-        members = cleaned_data.get("members")
-        if shop is not None and members and any(member.shop_id != shop.pk for member in members):
-            self.add_error("members", _("Every member must be an agent of the group's shop."))
-        return cleaned_data
-
-
-@admin.register(RoutingGroup)
-class RoutingGroupAdmin(ScopedModelAdmin):
-    form = RoutingGroupAdminForm
-    list_display = ("name", "shop", "phase", "is_default", "member_count", "created_at")
-    list_filter = ("phase", "is_default", ("shop", ScopedRelatedFieldListFilter))
-    list_select_related = ("shop",)
-    search_fields = ("name", "shop__name")
-    search_help_text = _("Group or shop name; #42 finds the group with id 42.")
-    autocomplete_fields = ("shop", "members")
-    readonly_fields = ("created_at",)
-    fixed_after_creation = ("shop",)
-    actions = ("make_default",)
-
-    def get_queryset(self, request):
-        memberships = (
-            RoutingGroup.members.through.objects.filter(routinggroup=OuterRef("pk"))
-            .order_by()
-            .values("routinggroup")
-            .annotate(n=Count("*"))
-            .values("n")
-        )
-        return super().get_queryset(request).annotate(member_total=Coalesce(Subquery(memberships), 0))
-
-    @admin.display(description=_("members"), ordering="member_total")
-    def member_count(self, obj):
-        return obj.member_total
-
-    @admin.action(description=_("Make default group"), permissions=["change"])
-    def make_default(self, request, queryset):
-        groups = list(queryset[:2])
-        if len(groups) != 1:
-            self.message_user(request, _("Select exactly one routing group to make it the default."), messages.WARNING)
-            return
-        try:
-            group = routing_group_update(group=groups[0], is_default=True)
-        except ApplicationError as error:
-            self.message_user(request, str(error.message), messages.ERROR)
-            return
-        message = _("“%(group)s” is now the default group of %(shop)s.") % {"group": group, "shop": group.shop}
         self.message_user(request, message, messages.SUCCESS)
