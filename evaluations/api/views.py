@@ -11,7 +11,7 @@ from backoffice.api.tenancy import ScopedViewMixin
 from backoffice.api.views import READ_CREATE, ScopedModelViewSet
 from backoffice.callers import caller_for
 from evaluations import services
-from evaluations.filtersets import DailyMetricFilter, EvaluationFilter, RatingInviteFilter
+from evaluations.api.filtersets import DailyMetricFilter, EvaluationFilter, RatingInviteFilter
 from evaluations.metrics import shop_peers_get
 from evaluations.models import DailyMetric, Evaluation, RatingInvite
 from shops.models import Shop

@@ -9,7 +9,7 @@ from backoffice.api.permissions import INTEGRATIONS, MANAGERS
 from backoffice.api.tenancy import ScopedViewMixin
 from backoffice.api.views import READ_CREATE, ScopedModelViewSet
 from shops import selectors, services
-from shops.filtersets import AfterSalesEventFilter, BuyerFilter, FootprintFilter, OrderFilter, ShopFilter
+from shops.api.filtersets import AfterSalesEventFilter, BuyerFilter, FootprintFilter, OrderFilter, ShopFilter
 from shops.models import AfterSalesEvent, Buyer, Footprint, Order, Shop
 
 from .serializers import (

@@ -3,7 +3,7 @@
 from backoffice.api.permissions import MANAGERS
 from backoffice.api.views import READ_WRITE, ScopedModelViewSet
 from chats import services
-from chats.filtersets import FaqEntryFilter
+from chats.api.filtersets import FaqEntryFilter
 from chats.models import FaqEntry
 
 from ..serializers import FaqEntrySerializer, FaqEntryUpdateSerializer

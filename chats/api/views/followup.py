@@ -10,7 +10,7 @@ from backoffice.api.permissions import SHOP_STAFF
 from backoffice.api.tenancy import ScopedViewMixin
 from backoffice.api.views import READ_CREATE, READ_CREATE_UPDATE, ScopedModelViewSet
 from chats import services
-from chats.filtersets import FollowUpTaskFilter, NotificationFilter
+from chats.api.filtersets import FollowUpTaskFilter, NotificationFilter
 from chats.models import FollowUpTask, Notification
 
 from ..serializers import FollowUpTaskSerializer, FollowUpTaskUpdateSerializer, NotificationSerializer

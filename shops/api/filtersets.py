@@ -3,8 +3,8 @@ from django_filters import rest_framework as filters
 
 from backoffice.api.tenancy import ScopedFilterSet
 
-from .choices import SellerView
-from .models import AfterSalesEvent, Buyer, Footprint, Order, Shop
+from ..choices import SellerView
+from ..models import AfterSalesEvent, Buyer, Footprint, Order, Shop
 
 
 class ShopFilter(ScopedFilterSet):

@@ -7,8 +7,8 @@ from backoffice.api.tenancy import ScopedFilterSet
 from shops.choices import ServicePhase
 from shops.models import Shop
 
-from .choices import MetricScope, ServedBy
-from .models import DailyMetric, Evaluation, RatingInvite
+from ..choices import MetricScope, ServedBy
+from ..models import DailyMetric, Evaluation, RatingInvite
 
 
 class RatingInviteFilter(ScopedFilterSet):

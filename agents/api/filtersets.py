@@ -4,7 +4,7 @@ from django_filters import rest_framework as filters
 
 from backoffice.api.tenancy import ScopedFilterSet
 
-from .models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
+from ..models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
 
 
 class AgentFilter(ScopedFilterSet):

@@ -2,7 +2,7 @@ from django_filters import rest_framework as filters
 
 from backoffice.api.tenancy import ScopedFilterSet
 
-from .models import Conversation, FaqEntry, FollowUpTask, Message, Notification
+from ..models import Conversation, FaqEntry, FollowUpTask, Message, Notification
 
 
 class ConversationFilter(ScopedFilterSet):
