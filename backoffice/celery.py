@@ -1,4 +1,8 @@
-"""The Celery application; tasks are discovered in every installed app's ``tasks.py``."""
+"""The Celery application; tasks are discovered in every installed app's ``tasks.py``.
+
+This module is process bootstrap: app code does not import it. Tasks are declared with
+``backoffice.schedules.domain_task`` (late acks, the one retry policy), and the beat schedules are declared there too.
+"""
 
 import os
 

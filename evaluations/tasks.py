@@ -1,10 +1,11 @@
-"""Evaluation tasks: thin and idempotent."""
+"""Evaluation tasks: thin and idempotent (retries and late acks: ``backoffice.schedules.domain_task``).
+
+No task was renamed here; the beat rows that name these tasks are declared in ``backoffice.schedules``.
+"""
 
 from datetime import date
 
-from celery import shared_task
-from django.db import OperationalError
-
+from backoffice.schedules import domain_task
 from chats.models import Conversation
 
 from .services import (
@@ -14,10 +15,8 @@ from .services import (
     rating_invites_expire_overdue,
 )
 
-RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 5}
 
-
-@shared_task(acks_late=True, **RETRY)
+@domain_task
 def rating_invite_decide_task(conversation_id: int) -> int | None:
     """After a chat ends: the one random draw for a system invite; returns the invite id, if one was sent."""
     if not Conversation.objects.filter(pk=conversation_id).exists():
@@ -26,19 +25,19 @@ def rating_invite_decide_task(conversation_id: int) -> int | None:
     return invite.pk if invite else None
 
 
-@shared_task(acks_late=True, **RETRY)
+@domain_task
 def rating_invites_expire_overdue_task() -> int:
     """The beat sweep: mark invites past their 24 hours expired; returns how many changed."""
     return rating_invites_expire_overdue()
 
 
-@shared_task(acks_late=True, **RETRY)
+@domain_task
 def daily_metrics_rollup_nightly_task(days_ago: int = 1) -> int:
     """Beat, nightly: every shop's local day ``today - days_ago`` (1 provisional, 2 and 4 final); rows written."""
     return daily_metrics_rollup_nightly(days_ago=days_ago)
 
 
-@shared_task(acks_late=True, **RETRY)
+@domain_task
 def daily_metrics_rollup_task(day: str, shop_ids: list[int] | None = None) -> int:
     """Recompute one local day (ISO date) for some shops or all of them; idempotent. Returns rows written."""
     return daily_metrics_rollup(day=date.fromisoformat(day), shop_ids=shop_ids)

@@ -8,9 +8,11 @@ from django_celery_beat.models import PeriodicTask
 
 from agents.models import Agent
 from chats import services
+from chats.choices import ConversationStatus
 from chats.models import Conversation
-from chats.tasks import close_idle_conversations_task, queue_sweep_task
+from chats.tasks import agents_active_chats_recount, close_idle_conversations_task, queue_sweep_task
 from tests.agents.factories import AgentFactory
+from tests.chats.factories import ConversationFactory
 from tests.shops.factories import BuyerFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +43,26 @@ def test_beat_schedules_exist_with_expiry_shorter_than_interval():
         schedule = tasks[name]
         assert schedule.enabled
         assert 0 < schedule.expire_seconds < schedule.interval.every
+
+
+def test_agents_active_chats_recount_fixes_counters_and_is_idempotent(shop, agent, other_shop):
+    ConversationFactory.create_batch(2, shop=shop, agent=agent, status=ConversationStatus.HUMAN)
+    ConversationFactory(shop=shop, agent=agent, status=ConversationStatus.QUEUED)
+    elsewhere = AgentFactory(shop=other_shop)
+    Agent.objects.filter(pk__in=[agent.pk, elsewhere.pk]).update(active_chats=9)
+
+    for _ in range(2):
+        agents_active_chats_recount.delay(shop_ids=[shop.pk])
+        agent.refresh_from_db()
+        elsewhere.refresh_from_db()
+        assert agent.active_chats == 2
+        assert elsewhere.active_chats == 9  # another shop's counter is left alone
+
+
+def test_agents_active_chats_recount_without_ids_covers_every_shop(agent, other_shop):
+    AgentFactory(shop=other_shop)
+    Agent.objects.update(active_chats=3)
+
+    assert agents_active_chats_recount() == 2
+    assert agents_active_chats_recount() == 2
+    assert set(Agent.objects.values_list("active_chats", flat=True)) == {0}

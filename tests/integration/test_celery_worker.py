@@ -3,9 +3,9 @@
 import pytest
 
 from agents.models import Agent
-from agents.tasks import agent_recount_active_chats_task
 from backoffice.celery import app as celery_app
 from chats.choices import ConversationStatus
+from chats.tasks import agents_active_chats_recount
 from tests.agents.factories import AgentFactory
 from tests.chats.factories import ConversationFactory
 from tests.shops.factories import ShopFactory
@@ -45,7 +45,7 @@ def test_celery_worker_recounts_active_chats_through_the_broker(eager_off, tmp_p
             lambda: " ready." in log.read_text(), processes.READY_SECONDS, worker, log, "the worker to be ready"
         )
         with celery_app.connection_for_write(broker_url) as conn:
-            agent_recount_active_chats_task.apply_async(kwargs={"shop_ids": [shop.pk]}, queue=queue, connection=conn)
+            agents_active_chats_recount.apply_async(kwargs={"shop_ids": [shop.pk]}, queue=queue, connection=conn)
 
         def fixed() -> bool:
             agent.refresh_from_db()

@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 from backoffice.celery import app as celery_app
 from chats.choices import ExportFormat, ExportKind, ExportStatus, NotificationKind, Sender
 from chats.models import Conversation, Export, FollowUpTask, Message, Notification
-from chats.tasks import export_run_task, task_reminders_deliver_task
+from chats.tasks import export_run_task, followup_reminders_deliver
 from chats.turns import ConversationFilter
 from chats.turns.store import turns_rebuild
 from evaluations.choices import InviteChannel
@@ -129,7 +129,7 @@ def _send_everything_twice(broker: str, queue: str, shop, day, chats, export) ->
             daily_metrics_rollup_task.apply_async(
                 kwargs={"day": day.isoformat(), "shop_ids": [shop.pk]}, queue=queue, connection=conn
             )
-            task_reminders_deliver_task.apply_async(queue=queue, connection=conn)
+            followup_reminders_deliver.apply_async(queue=queue, connection=conn)
             for chat in chats:
                 rating_invite_decide_task.apply_async(args=[chat.pk], queue=queue, connection=conn)
 

@@ -162,8 +162,8 @@ def test_moving_the_reminder_reminds_again(agent_client, agent):
 
 def test_reminder_task_is_idempotent(agent):
     FollowUpTaskFactory(shop=agent.shop, handler=agent, remind_at=T0)
-    assert tasks.task_reminders_deliver_task() == 1
-    assert tasks.task_reminders_deliver_task() == 0
+    assert tasks.followup_reminders_deliver() == 1
+    assert tasks.followup_reminders_deliver() == 0
     assert Notification.objects.count() == 1
 
 
