@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "agents",
     "chats",
     "evaluations",
+    "demo",
 ]
 
 MIDDLEWARE = [

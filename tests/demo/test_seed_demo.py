@@ -4,8 +4,8 @@ from django.core.management import call_command
 
 from agents.models import Agent
 from chats.choices import ConversationStatus
-from chats.demo import DEMO_SHOP_NAMES
 from chats.models import Conversation, Message
+from demo.content import DEMO_SHOP_NAMES
 from shops.models import Buyer, Shop
 from shops.selectors import buyer_service_phase
 
@@ -83,7 +83,7 @@ def test_seed_demo_fills_the_workbench(db):
 def test_seed_demo_rates_chats_and_rolls_up_thirty_days_of_metrics(db):
     from datetime import timedelta
 
-    from chats.demo.ratings import INVITE_CARD
+    from demo.ratings import INVITE_CARD
     from evaluations.choices import InviteStatus
     from evaluations.models import DailyMetric, Evaluation, InviteDecision, RatingInvite
 
@@ -106,3 +106,37 @@ def test_seed_demo_rates_chats_and_rolls_up_thirty_days_of_metrics(db):
             days.exclude(satisfaction_rate=None).exists()
             or not Evaluation.objects.filter(conversation__shop=shop).exists()
         )
+
+
+def test_seed_demo_writes_every_message_through_the_writer_and_stores_its_turns(db, monkeypatch):
+    import sys
+
+    import demo.seeder  # noqa: F401 -- loaded before the patch, so it cannot bind the spy for good
+    from chats.lifecycle import messages as writer
+    from chats.models import Turn
+    from chats.turns import turns_out_of_sync
+    from demo.ratings import INVITE_CARD
+
+    real = writer.messages_bulk_write
+    calls = []
+
+    def spy(**kwargs):
+        calls.append(real(**kwargs))
+        return calls[-1]
+
+    # Wherever the demo looks the writer up: its own modules' imported names and the writer's module.
+    for name, module in list(sys.modules.items()):
+        if (name == "demo" or name.startswith("demo.")) and hasattr(module, "messages_bulk_write"):
+            monkeypatch.setattr(module, "messages_bulk_write", spy)
+    monkeypatch.setattr(writer, "messages_bulk_write", spy)
+
+    output = seed()
+
+    chats_written, cards_written = calls  # the chats' messages, then the rating-invite cards
+    # Every stored message came through the writer: nothing else wrote one.
+    assert len(chats_written.messages) + len(cards_written.messages) == Message.objects.count()
+    assert {m.body for m in cards_written.messages} == {INVITE_CARD}
+    assert cards_written.turns == 0  # system cards are outside the turn stream
+    assert turns_out_of_sync() == []
+    assert Turn.objects.count() == chats_written.turns > 0
+    assert f"{len(chats_written.messages):,} messages, {chats_written.turns:,} turns" in output

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from chats.choices import ConversationStatus, MessageFlag, Sender
+from chats.lifecycle.messages import messages_bulk_write
 from chats.models import Conversation, Message
 from evaluations.choices import INVITE_VALIDITY_HOURS, InviteChannel, InviteStatus
 from evaluations.models import Evaluation, InviteDecision, RatingInvite
@@ -66,7 +67,8 @@ def seed_ratings(*, rng: random.Random, now: datetime, conversations: list[Conve
             answers.append((invite, score, tags, rng.choice(COMMENTS) if score >= 4 else "", answered_at))
     InviteDecision.objects.bulk_create(decisions, batch_size=1000)
     RatingInvite.objects.bulk_create(invites, batch_size=1000)
-    Message.objects.bulk_create(cards, batch_size=1000)
+    # System cards are outside the turn stream: the writer stores them and leaves every turn as it was.
+    messages_bulk_write(messages=cards, batch_size=1000)
     Evaluation.objects.bulk_create(
         [
             Evaluation(

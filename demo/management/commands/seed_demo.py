@@ -7,7 +7,9 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from chats.demo import DEMO_PASSWORD, SHOPS, DemoSeeder, demo_reset, demo_shops_present
+from demo.content import DEMO_PASSWORD, SHOPS
+from demo.reset import demo_reset, demo_shops_present
+from demo.seeder import DemoSeeder
 
 
 class Command(BaseCommand):
