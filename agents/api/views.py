@@ -10,8 +10,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from agents import services
-from agents.choices import PhraseScope
 from agents.api.filtersets import AgentFilter, AutoReplyRuleFilter, QuickPhraseFilter, RoutingGroupFilter
+from agents.choices import PhraseScope
 from agents.models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
 from agents.resources import IMPORT_MAX_BYTES, dataset_from_upload, quick_phrases_export, quick_phrases_import
 from backoffice.api.permissions import MANAGERS, SHOP_STAFF

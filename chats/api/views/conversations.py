@@ -12,8 +12,8 @@ from backoffice.api.views import READ_CREATE, ScopedModelViewSet
 from backoffice.errors import Conflict
 from backoffice.tenancy import CallerRole
 from chats import services
-from chats.choices import ClosedBy, ConversationStatus, Sender
 from chats.api.filtersets import ConversationFilter, MessageFilter
+from chats.choices import ClosedBy, ConversationStatus, Sender
 from chats.lifecycle.access import conversation_check_agent_acts
 from chats.models import Conversation, Message
 from chats.routing.queue import queue_position_expression
