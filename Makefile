@@ -35,6 +35,7 @@ admin: migrate
 
 run: venv
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) $(BIN)/python manage.py setup_periodic_tasks
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
 	$(DEV_ENV) $(BIN)/python manage.py ensure_demo_admin
 	$(DEV_ENV) RUN_ADDR=127.0.0.1:$(PORT) scripts/run_dev.sh

@@ -34,7 +34,7 @@ def _messages(response):
     return [str(message) for message in response.context["messages"]]
 
 
-@pytest.mark.parametrize("url", [AGENT_CHANGELIST])
+@pytest.mark.parametrize("url", [AGENT_CHANGELIST, reverse("admin:agents_routinggroup_changelist")])
 @pytest.mark.parametrize("caller", ["platform", "shop_staff"])
 def test_agent_admin_changelist_query_count_is_flat(admin_client, shop_staff_admin_client, shop, url, caller):
     client = admin_client if caller == "platform" else shop_staff_admin_client(shop, "view_agent", "view_routinggroup")

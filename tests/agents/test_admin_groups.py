@@ -1,48 +1,16 @@
 """Admin for routing groups: query counts, the make-default action, form validation, scoped member choices."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agents.models import Agent, RoutingGroup
 from tests.agents.factories import AgentFactory, RoutingGroupFactory
-from tests.shops.factories import ShopFactory
+from tests.agents.test_admin_agents import _messages
 
 pytestmark = pytest.mark.django_db
 
 GROUP_CHANGELIST = reverse("admin:agents_routinggroup_changelist")
 GROUP_ADD = reverse("admin:agents_routinggroup_add")
-
-
-def _changelist(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(ctx.captured_queries), list(response.context["cl"].result_list)
-
-
-def _messages(response):
-    return [str(message) for message in response.context["messages"]]
-
-
-@pytest.mark.parametrize("url", [GROUP_CHANGELIST])
-@pytest.mark.parametrize("caller", ["platform", "shop_staff"])
-def test_routing_group_admin_changelist_query_count_is_flat(admin_client, shop_staff_admin_client, shop, url, caller):
-    client = admin_client if caller == "platform" else shop_staff_admin_client(shop, "view_agent", "view_routinggroup")
-
-    def grow(n):
-        for _ in range(n):
-            members = AgentFactory.create_batch(2, shop=shop)
-            RoutingGroupFactory(shop=shop, members=members)
-            RoutingGroupFactory(shop=ShopFactory(), members=[AgentFactory()])
-
-    grow(2)
-    small_queries, small_rows = _changelist(client, url)
-    grow(6)
-    big_queries, big_rows = _changelist(client, url)
-    assert len(big_rows) > len(small_rows)
-    assert big_queries == small_queries
 
 
 def test_routing_group_admin_make_default_moves_the_flag(admin_client, shop):

@@ -2,29 +2,13 @@
 
 import pytest
 
-from agents.models import Agent
 from chats import services
 from chats.choices import ConversationStatus, Sender
-from chats.models import Message
 from tests.chats.factories import FaqEntryFactory
+from tests.chats.helpers import bodies, start
 from tests.shops.factories import BuyerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def start(shop, **kwargs):
-    return services.conversation_start(shop=shop, buyer=kwargs.pop("buyer", None) or BuyerFactory(), **kwargs)
-
-
-def bodies(conversation, sender=None):
-    messages = Message.objects.filter(conversation=conversation).order_by("sent_at", "pk")
-    if sender:
-        messages = messages.filter(sender=sender)
-    return list(messages.values_list("body", flat=True))
-
-
-def active(agent):
-    return Agent.objects.get(pk=agent.pk).active_chats
 
 
 # --- The service assistant -------------------------------------------------------------------------------------

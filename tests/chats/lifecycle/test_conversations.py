@@ -5,32 +5,16 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from agents.models import Agent
 from backoffice.errors import Conflict
 from chats import services
 from chats.choices import ClosedBy, EventKind, Sender
-from chats.models import Conversation, Message, ServiceEvent
+from chats.models import Conversation, ServiceEvent
 from shops.models import RolloutConfig
 from tests.agents.factories import AgentFactory
 from tests.chats.factories import ConversationFactory
-from tests.shops.factories import BuyerFactory
+from tests.chats.helpers import active, start
 
 pytestmark = pytest.mark.django_db
-
-
-def start(shop, **kwargs):
-    return services.conversation_start(shop=shop, buyer=kwargs.pop("buyer", None) or BuyerFactory(), **kwargs)
-
-
-def bodies(conversation, sender=None):
-    messages = Message.objects.filter(conversation=conversation).order_by("sent_at", "pk")
-    if sender:
-        messages = messages.filter(sender=sender)
-    return list(messages.values_list("body", flat=True))
-
-
-def active(agent):
-    return Agent.objects.get(pk=agent.pk).active_chats
 
 
 # --- Transfer-to-human entry: rollout -----------------------------------------------------------------------------

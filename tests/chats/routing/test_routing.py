@@ -10,28 +10,14 @@ from agents.models import Agent
 from backoffice.errors import Conflict
 from chats import services
 from chats.choices import ClosedBy, ConversationStatus, EventKind, Sender
-from chats.models import Conversation, Message, ServiceEvent
+from chats.models import Conversation, ServiceEvent
 from chats.routing.agent_changes import agent_set_status, agent_update
 from shops.choices import ServicePhase
 from tests.agents.factories import AgentFactory, RoutingGroupFactory
+from tests.chats.helpers import active, bodies, start
 from tests.shops.factories import BuyerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def start(shop, **kwargs):
-    return services.conversation_start(shop=shop, buyer=kwargs.pop("buyer", None) or BuyerFactory(), **kwargs)
-
-
-def bodies(conversation, sender=None):
-    messages = Message.objects.filter(conversation=conversation).order_by("sent_at", "pk")
-    if sender:
-        messages = messages.filter(sender=sender)
-    return list(messages.values_list("body", flat=True))
-
-
-def active(agent):
-    return Agent.objects.get(pk=agent.pk).active_chats
 
 
 # --- Transfer outcomes and routing -----------------------------------------------------------------------------------
