@@ -54,8 +54,8 @@ Definitions, to the letter of DESIGN.md, and the choices it leaves open:
   exposure bucket, so the two groups can be compared.
 - **Reception volume** (shop rows) = conversations started in the 30 local days before D (D excluded) / 30, the
   same figure as ``chats.lifecycle.conversations.shop_daily_reception_volume``; ``reception_tier`` by
-  ``RECEPTION_TIER_FLOORS`` (the floor included). The count is the sum of the stored shop rows of those days when all 30 were computed after
-  their day ended, else counted from the conversations (see :func:`_reception_volumes`).
+  ``RECEPTION_TIER_FLOORS`` (the floor included). The count is the sum of the stored shop rows of those days when
+  all 30 were computed after their day ended, else counted from the conversations (see :func:`_reception_volumes`).
 - **7-day figures**: the 3-minute counts and rating counts of D-6..D pooled (sums of the stored rows of D-6..D-1
   plus D). ``fast_response_badge``: pooled 3-minute rate >= ``METRICS_FAST_RESPONSE_BADGE_RATE`` (0.8).
   ``stars``: the first level of ``METRICS_STAR_THRESHOLDS`` whose 3-minute and satisfaction thresholds the pooled
