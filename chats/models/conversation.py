@@ -165,7 +165,7 @@ class Message(models.Model):
 class Turn(models.Model):
     """A buyer turn and its response (DESIGN.md), kept as messages arrive so daily metrics read them directly.
 
-    Derived data: ``chats.turns.store`` keeps it equal to ``chats.turns.turn_rows_sql`` over the messages.
+    Derived data: ``chats.turns.store`` keeps it equal to ``chats.turns.sql.turn_rows_sql`` over the messages.
     """
 
     tenancy_path = "shop"

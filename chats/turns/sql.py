@@ -24,9 +24,10 @@ Per-conversation columns (:func:`conversation_summary_sql`): ``conversation_id, 
 first_response_seconds`` (the first turn's; NULL when it is unanswered or there is no turn) and
 ``max_response_seconds`` (over answered turns).
 
-The same turns are kept as rows (``chats.Turn``) by every writer of messages (``chats.turns.store``), built from
-this SQL for bulk writes and checked against it (``chats.selectors.turns_out_of_sync``, and after every test);
-daily metrics read the rows, monitoring and exports compute them here.
+The same turns are kept as rows (``chats.Turn``) by the one writer of messages (``chats.lifecycle.messages``, through
+``chats.turns.store``), built from this SQL for bulk writes and checked against it (``chats.turns.check``, and after
+every test); daily metrics, auto-replies and the missed follow-up sweep read the rows, monitoring and exports compute
+them here.
 
 Conversations are chosen by :class:`ConversationFilter`: shop ids, a ``started_at`` range, explicit ids, an ORM
 queryset of conversations, or a raw SQL condition on the alias ``c`` (``chats_conversation``), all ANDed. A caller
