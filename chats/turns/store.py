@@ -1,7 +1,7 @@
 """Keeping the ``Turn`` table equal to the turn definition (``chats.turns.sql``) as messages are written.
 
-Every writer of messages calls one of these in the same transaction: a single message ``turns_record``, a bulk
-write (demo data, imports, benchmarks) ``turns_rebuild`` over the conversations it wrote. Daily metrics then read
+The one writer of messages (``chats.lifecycle.messages``) calls these in its transaction: ``turns_record`` for a single
+message, ``turns_rebuild`` over the conversations a bulk write (demo data, imports) touched. Daily metrics then read
 the day's turns from the table (an index range) instead of recomputing every conversation's message stream.
 
 The incremental rule follows from the definition: in the stream of buyer, agent and bot messages that are not
