@@ -9,17 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db.models import FloatField, IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..hooks import latest_rating_sql
 from ..models import Conversation
 from ..sql import as_aware_datetime, fetch_dicts
 from ..turns.sql import ConversationFilter, conversation_summary_sql, turn_rows_sql
 
+if TYPE_CHECKING:
+    from agents.models import Agent, RoutingGroup
+    from shops.models import Shop
+
 FIGURES = ("first_response_seconds", "max_response_seconds", "turns", "unanswered_turns")
+MAX_RANGE_DAYS = 366
+SHOP_REQUIRED = gettext_lazy("Name the shop: you can reach more than one.")
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,46 @@ class MonitoringFilters:
             unanswered=data.get("unanswered"),
             conversation_ids=tuple(ids) if ids is not None else None,
         )
+
+
+def monitoring_filters_build(
+    *,
+    shop: Shop | None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    agent: Agent | None = None,
+    group: RoutingGroup | None = None,
+    min_response_seconds: float | None = None,
+    unanswered: bool | None = None,
+    shop_required: bool = False,
+) -> tuple[Shop | None, MonitoringFilters]:
+    """A supervisor's search, checked as a whole: ``ValidationError`` by field name when the values do not fit.
+
+    ``shop`` is the shop the search is about: the one named, else the caller's only shop (``None`` when ambiguous).
+    Dates are that shop's local dates, so they need it; an export (``shop_required``) is always one shop's.
+    """
+    errors = {}
+    if date_from and date_to:
+        if date_to < date_from:
+            errors["date_to"] = _("Must not be before date_from.")
+        elif (date_to - date_from).days >= MAX_RANGE_DAYS:
+            errors["date_to"] = _("Ask for at most %(days)d days at once.") % {"days": MAX_RANGE_DAYS}
+    if shop is None and (shop_required or date_from or date_to):
+        errors["shop"] = str(SHOP_REQUIRED)
+    for name, related in (("agent", agent), ("group", group)):
+        if shop is not None and related is not None and related.shop_id != shop.pk:
+            errors[name] = _("Must belong to the same shop.")
+    if errors:
+        raise ValidationError(errors)
+    return shop, MonitoringFilters(
+        date_from=date_from,
+        date_to=date_to,
+        tz=shop.tzinfo if shop else None,
+        agent_id=agent.pk if agent else None,
+        group_id=group.pk if group else None,
+        min_response_seconds=min_response_seconds,
+        unanswered=unanswered,
+    )
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
