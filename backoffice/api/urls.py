@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("agents.api.urls")),
     path("", include("chats.api.urls")),
     path("", include("evaluations.api.urls")),
+    path("", include("events.api.urls")),
 ]

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "axes",
     "health_check",
     "shops",
+    "events",
     "agents",
     "chats",
     "evaluations",
