@@ -15,6 +15,8 @@ SQLite has one writer at a time, so insert order is commit order there and a row
 from __future__ import annotations
 
 from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from .models import Event
 
@@ -66,3 +68,18 @@ def events_sequence(*, batch: int = BATCH, wait: bool = False) -> int:
 def events_after(queryset, *, after: int, limit: int) -> list[Event]:
     """Up to ``limit`` events of ``queryset`` after position ``after``, ascending (sequence first)."""
     return list(queryset.filter(position__gt=after).order_by("position")[:limit])
+
+
+# What a feed page reads of each event, in this order. Tuples, and ``data`` as its stored JSON text: building 1,000
+# model instances, or decoding 1,000 documents only to encode them again, costs more than the query.
+FEED_COLUMNS = ("position", "type", "at", "shop_id", "conversation_id", "agent_id", "data_json")
+
+
+def events_after_rows(queryset, *, after: int, limit: int) -> list[tuple]:
+    """As ``events_after``, as ``FEED_COLUMNS`` tuples (``data_json``: the data as JSON text)."""
+    return list(
+        queryset.filter(position__gt=after)
+        .order_by("position")
+        .annotate(data_json=Cast("data", TextField()))
+        .values_list(*FEED_COLUMNS)[:limit]
+    )
