@@ -87,7 +87,10 @@ def feed_run(shop, token, events: int, page_size: int, repeat: int) -> None:
         return seen
 
     settings = connection.settings_dict
-    dsn = f"host={settings['HOST'] or '127.0.0.1'} port={settings['PORT'] or 5432} dbname={settings['NAME']} user={settings['USER']}"
+    dsn = (
+        f"host={settings['HOST'] or '127.0.0.1'} port={settings['PORT'] or 5432} "
+        f"dbname={settings['NAME']} user={settings['USER']}"
+    )
     bare = psycopg.connect(dsn, autocommit=True)
 
     def bare_loop() -> int:
@@ -129,11 +132,13 @@ def feed_run(shop, token, events: int, page_size: int, repeat: int) -> None:
     bare.close()
     api, base = max(api_rates), max(bare_rates)
     print(
-        f"feed through the API, page {page_size}: best {api:,.0f} events/s (runs: {', '.join(f'{r:,.0f}' for r in api_rates)})"
+        f"feed through the API, page {page_size}: best {api:,.0f} events/s "
+        f"(runs: {', '.join(f'{r:,.0f}' for r in api_rates)})"
     )
     print(f"bare keyset SELECT + json.dumps:     best {base:,.0f} events/s")
     print(
-        f"ratio API / bare: {api / base:.2f}   target: >= 50,000 events/s through the API: {'met' if api >= 50_000 else 'NOT met'}"
+        f"ratio API / bare: {api / base:.2f}   "
+        f"target: >= 50,000 events/s through the API: {'met' if api >= 50_000 else 'NOT met'}"
     )
 
 
@@ -153,15 +158,103 @@ def feed(events: int, page_size: int, repeat: int) -> None:
         user.delete()
 
 
+def outbox(messages: int, blocks: int) -> None:
+    """``message_create`` with and without the outbox, interleaved block by block in the same run."""
+    from contextlib import contextmanager
+    from unittest import mock
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    import chats.lifecycle.conversations as lifecycle
+    import chats.lifecycle.messages as writer
+    from agents.models import Agent
+    from chats.models import Conversation, Message
+    from chats.services import message_create
+    from events.models import Event
+    from shops.models import Buyer, Shop
+
+    tag = uuid.uuid4().hex[:8]
+    shop = Shop.objects.create(name=f"Bench outbox shop {tag}", platform="taobao", industry="apparel")
+    user = get_user_model().objects.create(username=f"bench-outbox-agent-{tag}")
+    agent = Agent.objects.create(user=user, shop=shop, display_name="Bench agent", status="online", capacity=500)
+    buyers = Buyer.objects.bulk_create([Buyer(nick=f"bench-outbox-{tag}-{i}") for i in range(200)])
+    chats = Conversation.objects.bulk_create(
+        [
+            Conversation(shop=shop, buyer=b, agent=agent, status="human", phase="pre_sales", started_at=timezone.now())
+            for b in buyers
+        ]
+    )
+
+    @contextmanager
+    def without_outbox():
+        # The writer and the payload builder at their call sites: what the outbox adds to a message, nothing else.
+        with (
+            mock.patch.object(writer, "events_emit", lambda drafts: []),
+            mock.patch.object(lifecycle, "events_emit", lambda drafts: []),
+            mock.patch.object(writer, "message_created", lambda message, conversation: None),
+        ):
+            yield
+
+    def send(count: int) -> list[float]:
+        latencies = []
+        for n in range(count):
+            chat = chats[n % len(chats)]
+            started = time.perf_counter()
+            if n % 2:
+                message_create(conversation=chat, sender="agent", agent=agent, body="亲，有货的，今天下单明天发货")
+            else:
+                message_create(conversation=chat, sender="buyer", body="在吗？这件有XL码吗")
+            latencies.append(time.perf_counter() - started)
+        return latencies
+
+    try:
+        send(100)  # warm up
+        with without_outbox():
+            send(100)
+        per_block = max(1, messages // blocks)
+        timed = {"with": [], "without": []}
+        for _ in range(blocks):
+            timed["with"] += send(per_block)
+            with without_outbox():
+                timed["without"] += send(per_block)
+        emitted = Event.objects.filter(shop=shop, type="message.created").count()
+        figures = {}
+        for name, latencies in timed.items():
+            p50, p99 = (_django.percentile(latencies, pct) * 1000 for pct in (50, 99))
+            mean = statistics.fmean(latencies) * 1000
+            figures[name] = (p50, mean)
+            print(
+                f"message_create {name + ' the outbox':<20} {len(latencies):>5} msgs  p50 {p50:6.2f} ms  "
+                f"mean {mean:6.2f} ms  p99 {p99:6.2f} ms"
+            )
+        print(f"message.created events written: {emitted:,} (expected {100 + len(timed['with']):,})")
+        print(
+            f"ratio with / without: p50 {figures['with'][0] / figures['without'][0]:.3f}, "
+            f"mean {figures['with'][1] / figures['without'][1]:.3f}   target p50 <= 1.15"
+        )
+    finally:
+        Event.objects.filter(shop=shop).delete()
+        Message.objects.filter(conversation__shop=shop).delete()
+        shop.conversations.all().delete()
+        agent.delete()
+        user.delete()
+        shop.delete()
+        Buyer.objects.filter(pk__in=[b.pk for b in buyers]).delete()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", choices=["outbox", "feed", "all"], default="all")
     parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--blocks", type=int, default=10, help="alternations of with / without")
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     _django.setup()
+    if args.part in ("outbox", "all"):
+        outbox(args.messages, args.blocks)
     if args.part in ("feed", "all"):
         feed(args.events, args.page_size, args.repeat)
 
