@@ -13,11 +13,14 @@ from django.utils.translation import gettext_lazy
 
 from backoffice.errors import InvalidInput, NotAllowed
 from backoffice.tenancy import Caller, CallerRole
+from events.choices import Audience, EventType
+from events.outbox import event_emit
 from shops.models import Shop
 from shops.services import shop_create
 
 from .choices import AgentRole, AutoReplyTrigger, PhraseScope
 from .models import Agent, AutoReplyRule, QuickPhrase, RoutingGroup
+from .payloads import agent_payload, with_payload_fields
 
 
 def _check_password(password: str, user) -> None:
@@ -86,9 +89,11 @@ def agent_status_change(*, agent: Agent, status: str, now=None) -> tuple[Agent, 
     when it already had ``status`` (then nothing changes, not even ``status_changed_at``).
 
     What a status change does to chats (the event log, the queue, waiting buyers) is
-    ``chats.routing.agent_changes.agent_set_status``, which calls this.
+    ``chats.routing.agent_changes.agent_set_status``, which calls this. A change emits ``agent.status_changed`` with
+    the agent as the API renders it, seen by the agent and the shop's managers.
     """
-    agent = Agent.objects.select_for_update().get(pk=agent.pk)
+    # The lock's read brings what the event shows too (login, groups); only the agent's row is locked.
+    agent = with_payload_fields(Agent.objects.select_for_update(of=("self",))).get(pk=agent.pk)
     if agent.status == status:
         return agent, None
     previous = agent.status
@@ -96,6 +101,14 @@ def agent_status_change(*, agent: Agent, status: str, now=None) -> tuple[Agent, 
     agent.status_changed_at = now or timezone.now()
     agent.full_clean()
     agent.save(update_fields=["status", "status_changed_at"])
+    event_emit(
+        type=EventType.AGENT_STATUS_CHANGED,
+        shop_id=agent.shop_id,
+        agent_id=agent.pk,
+        audience=Audience.AGENT,
+        data=agent_payload(agent),
+        at=agent.status_changed_at,
+    )
     return agent, previous
 
 

@@ -18,17 +18,22 @@ from chats.choices import ConversationStatus, MessageFlag, Sender
 from chats.lifecycle.messages import message_write
 from chats.models import Conversation
 from chats.sql import id_set_sql, in_list_sql
+from events.choices import Audience, EventType
+from events.outbox import EventDraft, event_emit, events_emit
 from shops.models import Shop
 
 from .choices import INVITE_VALIDITY_HOURS, InviteChannel, InviteStatus
 from .metrics import DAILY_METRIC_KEY, DAILY_METRIC_KEY_COLUMNS, daily_metric_statements
 from .models import DailyMetric, Evaluation, InviteDecision, RatingInvite
+from .payloads import evaluation_payload, invite_payload
 from .random_source import random_source
 
 METRICS_LOCK_NAMESPACE = 7301  # pg_advisory_xact_lock(namespace, day): one rollup of a day at a time
 
 
 def _invite(conversation: Conversation, channel: str, now: datetime) -> RatingInvite:
+    """Store an invite and its card in the chat; ``invite.sent`` and the card's ``message.created`` go in one INSERT,
+    seen by the chat's agent and the shop's managers."""
     invite = RatingInvite(
         conversation=conversation,
         channel=channel,
@@ -37,13 +42,26 @@ def _invite(conversation: Conversation, channel: str, now: datetime) -> RatingIn
         expires_at=now + timedelta(hours=INVITE_VALIDITY_HOURS),
     )
     invite.save()
+    announce = [
+        EventDraft(
+            type=EventType.INVITE_SENT,
+            shop_id=conversation.shop_id,
+            conversation_id=conversation.pk,
+            agent_id=conversation.agent_id,
+            audience=Audience.AGENT,
+            data=invite_payload(invite),
+            at=now,
+        )
+    ]
     message_write(
         conversation=conversation,
         sender=Sender.SYSTEM,
         body=_("How was our service? Please rate this chat within 24 hours."),
         sent_at=now,
         flags=[MessageFlag.RATING_INVITE.value],
+        events=announce,
     )
+    events_emit(announce)
     return invite
 
 
@@ -108,7 +126,8 @@ def evaluation_submit(
     """The buyer answers an invite, or rates an ended chat of their own accord (the ``self`` channel).
 
     An invite is answered at most once (409) and only within 24 hours of being sent (410), whatever the expiry
-    sweep has or has not done yet; a self rating likewise within 24 hours of the chat's end.
+    sweep has or has not done yet; a self rating likewise within 24 hours of the chat's end. Emits
+    ``evaluation.created``, seen by the chat's agent and the shop's managers.
     """
     now = now or timezone.now()
     if invite is not None:
@@ -148,6 +167,15 @@ def evaluation_submit(
         invite.status = InviteStatus.ANSWERED
         invite.answered_at = now
         invite.save(update_fields=["status", "answered_at"])
+    event_emit(
+        type=EventType.EVALUATION_CREATED,
+        shop_id=conversation.shop_id,
+        conversation_id=conversation.pk,
+        agent_id=conversation.agent_id,
+        audience=Audience.AGENT,
+        data=evaluation_payload(evaluation),
+        at=now,
+    )
     return evaluation
 
 

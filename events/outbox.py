@@ -21,6 +21,8 @@ from .choices import Audience, EventType
 from .models import Event
 
 _API_TIME = DateTimeField()
+_TYPES = frozenset(EventType.values)
+_AUDIENCES = frozenset(Audience.values)
 
 
 def api_time(value: datetime | None) -> str | None:
@@ -42,9 +44,9 @@ class EventDraft:
     at: datetime | None = None
 
     def __post_init__(self):
-        if self.type not in EventType.values:
+        if self.type not in _TYPES:
             raise ValueError(f"unknown event type {self.type!r}")
-        if self.audience not in Audience.values:
+        if self.audience not in _AUDIENCES:
             raise ValueError(f"unknown audience {self.audience!r}")
 
 
@@ -56,7 +58,7 @@ def events_emit(drafts: Iterable[EventDraft]) -> list[Event]:
     if not connection.in_atomic_block:
         raise RuntimeError("events are emitted inside the transaction of the change they describe")
     now = timezone.now()
-    rows = [
+    events = [
         Event(
             type=d.type,
             shop_id=d.shop_id,
@@ -69,9 +71,34 @@ def events_emit(drafts: Iterable[EventDraft]) -> list[Event]:
         )
         for d in drafts
     ]
-    stored = Event.objects.bulk_create(rows)
+    for event, seq in zip(events, _insert(events), strict=True):
+        event.seq = event.pk = seq
     _wake_consumers_on_commit()
-    return stored
+    return events
+
+
+# One hand-built INSERT ... RETURNING: this runs in every message's transaction, and ``bulk_create``'s compilation
+# costs about three times the statement itself (200 us against 60 us). The values are prepared by the model's own
+# fields, so they are stored exactly as the ORM would store them.
+_COLUMNS = ("type", "shop_id", "conversation_id", "agent_id", "previous_agent_id", "audience", "data", "at")
+_FIELDS = [
+    Event._meta.get_field(name)
+    for name in ("type", "shop", "conversation_id", "agent_id", "previous_agent_id", "audience", "data", "at")
+]
+
+
+def _insert(events: list[Event]) -> list[int]:
+    row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} ({', '.join(_COLUMNS)}) VALUES {', '.join([row] * len(events))} "
+        "RETURNING seq"
+    )
+    params = [
+        field.get_db_prep_save(getattr(event, field.attname), connection) for event in events for field in _FIELDS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [seq for (seq,) in cursor.fetchall()]
 
 
 def event_emit(

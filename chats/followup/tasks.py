@@ -14,6 +14,8 @@ from shops.models import Buyer, Order, Shop
 
 from ..choices import NotificationKind, TaskKind, TaskStatus
 from ..models import Conversation, FollowUpTask, Notification
+from ..payloads import notification_payload
+from .notifications import notifications_store
 
 REMINDER_BATCH = 200
 
@@ -136,8 +138,8 @@ def task_reminders_deliver(*, now: datetime | None = None, batch: int = REMINDER
     """Deliver every due reminder exactly once; returns how many were delivered.
 
     Each batch is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and, in the same transaction, marked
-    ``reminded_at`` and turned into notifications: two workers claim disjoint rows, and a worker that dies
-    mid-batch rolls back, leaving its rows for the next run.
+    ``reminded_at`` and turned into notifications (with their ``notification.created``, one INSERT per batch): two
+    workers claim disjoint rows, and a worker that dies mid-batch rolls back, leaving its rows for the next run.
     """
     now = now or timezone.now()
     delivered = 0
@@ -147,12 +149,13 @@ def task_reminders_deliver(*, now: datetime | None = None, batch: int = REMINDER
                 FollowUpTask.objects.select_for_update(skip_locked=True)
                 .filter(status=TaskStatus.OPEN, reminded_at__isnull=True, remind_at__lte=now)
                 .order_by("remind_at", "pk")
-                .values("pk", "shop_id", "handler_id", "remind_at", "conversation_id")[:batch]
+                .values("pk", "shop_id", "handler_id", "remind_at", "conversation_id", "content")[:batch]
             )
             if not claimed:
                 return delivered
             FollowUpTask.objects.filter(pk__in=[row["pk"] for row in claimed]).update(reminded_at=now)
-            Notification.objects.bulk_create(
+            contents = {row["pk"]: row["content"] for row in claimed}
+            notifications_store(
                 [
                     Notification(
                         shop_id=row["shop_id"],
@@ -164,7 +167,10 @@ def task_reminders_deliver(*, now: datetime | None = None, batch: int = REMINDER
                         created_at=now,
                     )
                     for row in claimed
-                ]
+                ],
+                payload_of=lambda n, contents=contents: notification_payload(
+                    n, task_content=contents[n.task_id], tz=None
+                ),
             )
             delivered += len(claimed)
         if len(claimed) < batch:

@@ -1,7 +1,13 @@
-"""Starting chats, their messages (with the assistant's answers and the phishing guard), and ending chats."""
+"""Starting chats, their messages (with the assistant's answers and the phishing guard), and ending chats.
+
+Each change emits its outbox events (``events.outbox``) in its own transaction, next to its service-event log rows:
+``conversation.started`` (and ``conversation.queued`` for a chat left waiting in the queue), ``message.created`` (by the
+one writer, ``.messages``) and ``conversation.ended``. History imports (``history=True``) emit nothing.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -13,6 +19,8 @@ from django.utils.translation import gettext as _
 
 from agents.models import Agent
 from backoffice.errors import Conflict, InvalidInput
+from events.choices import Audience, EventType
+from events.outbox import EventDraft, events_emit
 from shops.models import Buyer, Order, RolloutConfig, Shop
 from shops.selectors import buyer_service_phase, local_day_start, rollout_buyer_exposed, rollout_shop_included
 
@@ -22,9 +30,10 @@ from ..assistant.links import has_suspicious_link
 from ..choices import ClosedBy, ConversationStatus, EntryPoint, EventKind, MessageFlag, Sender
 from ..followup.auto_replies import auto_replies_send
 from ..models import Conversation, FaqEntry, Message
-from ..routing.queue import queue_drain
-from ..routing.seats import seat_release
-from .events import event_record
+from ..payloads import conversation_event
+from ..routing.queue import queue_drain, queue_position, queue_position_expression
+from ..routing.seats import seat_release, seats_release
+from .events import event_build, event_record, events_record
 from .messages import message_write
 
 OPEN_STATUSES = (ConversationStatus.BOT, ConversationStatus.QUEUED, ConversationStatus.HUMAN)
@@ -53,7 +62,7 @@ def conversation_start(
 
     Its phase follows the 21-day paid-order rule. With the assistant on, it greets the buyer (the chat's first
     reply) and the transfer-to-human entry is shown by the rollout rules; otherwise the chat is routed to a human
-    at once. ``history`` imports a past chat: nothing is sent and nobody is assigned.
+    at once. ``history`` imports a past chat: nothing is sent, nobody is assigned and no event is emitted.
     """
     if entry_point in (EntryPoint.ITEM, EntryPoint.ORDER) and not entry_ref:
         raise InvalidInput(_("An item or order entry point needs the item or order id."), field="entry_ref")
@@ -83,11 +92,38 @@ def conversation_start(
     if history:
         return conversation
     if shop.bot_enabled:
-        message_write(conversation=conversation, sender=Sender.BOT, body=texts.greeting(shop), sent_at=started_at)
+        greeting: list[EventDraft] = []
+        message_write(
+            conversation=conversation, sender=Sender.BOT, body=texts.greeting(shop), sent_at=started_at, events=greeting
+        )
         Conversation.objects.filter(pk=conversation.pk).update(last_message_at=started_at)
-    else:
-        queue_drain(shop_id=shop.pk, now=now)
-    conversation.refresh_from_db()
+        conversation.last_message_at = started_at
+        # The chat as it stands once started, then its greeting: one INSERT.
+        events_emit([conversation_event(EventType.CONVERSATION_STARTED, conversation, at=now), *greeting])
+        conversation.refresh_from_db()
+        return conversation
+    # Emitted before the drain, which may assign this very chat (``conversation.assigned`` follows then).
+    events_emit(
+        [
+            conversation_event(
+                EventType.CONVERSATION_STARTED, conversation, at=now, queue_position=queue_position(conversation)
+            )
+        ]
+    )
+    queue_drain(shop_id=shop.pk, now=now)
+    # Read back with its place in the queue (the API's own annotation): still waiting, it joins the shop's queue.
+    conversation = Conversation.objects.annotate(annotated_queue_position=queue_position_expression()).get(
+        pk=conversation.pk
+    )
+    if conversation.status == ConversationStatus.QUEUED:
+        queued = conversation_event(
+            EventType.CONVERSATION_QUEUED,
+            conversation,
+            at=now,
+            queue_position=conversation.annotated_queue_position,
+            audience=Audience.SHOP,
+        )
+        events_emit([queued])
     return conversation
 
 
@@ -134,6 +170,7 @@ def message_create(
         and not Order.objects.filter(shop_id=conversation.shop_id, buyer_id=conversation.buyer_id).exists()
     ):
         flags.append(MessageFlag.SUSPICIOUS_LINK.value)
+    announced: list[EventDraft] = []  # the message and the assistant's answer: one INSERT
     message = message_write(
         conversation=conversation,
         sender=sender,
@@ -143,11 +180,14 @@ def message_create(
         is_auto_reply=is_auto_reply,
         flags=flags,
         validate=True,
+        history=history,
+        events=announced,
     )
     last = sent_at
     if sender == Sender.BUYER and conversation.status == ConversationStatus.BOT and not history:
         answer = _bot_answer(conversation, body)
-        message_write(conversation=conversation, sender=Sender.BOT, body=answer, sent_at=sent_at)
+        message_write(conversation=conversation, sender=Sender.BOT, body=answer, sent_at=sent_at, events=announced)
+    events_emit(announced)
     if sender == Sender.BUYER and not history:
         auto_replies_send(conversation=conversation, buyer_message=message)
     Conversation.objects.filter(pk=conversation.pk).update(
@@ -166,9 +206,7 @@ def conversation_close(
     if conversation.status == ConversationStatus.ENDED:
         return conversation
     freed_agent_id = conversation.agent_id if conversation.status == ConversationStatus.HUMAN else None
-    conversation.status = ConversationStatus.ENDED
-    conversation.ended_at = max(now, conversation.started_at, conversation.last_message_at or conversation.started_at)
-    conversation.closed_by = closed_by
+    ended = _end(conversation, closed_by=closed_by, now=now)
     conversation.save(update_fields=["status", "ended_at", "closed_by"])
     event_record(
         shop_id=conversation.shop_id,
@@ -179,6 +217,7 @@ def conversation_close(
         actor_id=actor_id,
         outcome=closed_by,
     )
+    events_emit([ended])
     if freed_agent_id is not None:
         seat_release(agent_id=freed_agent_id)
         queue_drain(shop_id=conversation.shop_id, now=now)
@@ -186,28 +225,74 @@ def conversation_close(
     return conversation
 
 
+def _end(conversation: Conversation, *, closed_by: str, now: datetime) -> EventDraft:
+    """Mark an open chat (locked) ended in memory; returns its ``conversation.ended``.
+
+    A chat that ends while queued leaves the shop's queue, which every agent of the shop sees: so does its end (the
+    chat, no message body). Any other end is the chat's agent's (and the managers').
+    """
+    audience = Audience.SHOP if conversation.status == ConversationStatus.QUEUED else Audience.AGENT
+    conversation.status = ConversationStatus.ENDED
+    conversation.ended_at = max(now, conversation.started_at, conversation.last_message_at or conversation.started_at)
+    conversation.closed_by = closed_by
+    return conversation_event(EventType.CONVERSATION_ENDED, conversation, at=now, audience=audience)
+
+
 def conversations_close_idle(*, now: datetime | None = None, limit: int | None = None) -> int:
-    """End open chats with no message for longer than their shop's idle timeout; returns how many ended."""
+    """End open chats with no message for longer than their shop's idle timeout; returns how many ended.
+
+    A shop's idle chats end together, in one transaction: each UPDATE and INSERT (the chats, their service events and
+    their outbox events, the freed seats) is one statement for the batch, then the shop's queue gets the seats.
+    """
     now = now or timezone.now()
     limit = limit or settings.IDLE_CLOSE_BATCH
     closed = 0
     open_chats = Conversation.objects.filter(status__in=OPEN_STATUSES)
     shops = Shop.objects.filter(pk__in=open_chats.values("shop_id")).only("pk", "idle_close_minutes")
     for shop in shops:
-        cutoff = now - shop.idle_close_minutes_delta
-        idle_ids = (
-            open_chats.filter(shop_id=shop.pk)
-            .annotate(last_activity=Coalesce("last_message_at", "started_at"))
-            .filter(last_activity__lt=cutoff)
-            .order_by("last_activity")
-            .values_list("pk", flat=True)[: limit - closed]
-        )
-        for conversation_id in list(idle_ids):
-            conversation_close(conversation_id=conversation_id, closed_by=ClosedBy.IDLE, now=now)
-            closed += 1
+        closed += _close_idle_of_shop(shop=shop, now=now, limit=limit - closed)
         if closed >= limit:
             break
     return closed
+
+
+@transaction.atomic
+def _close_idle_of_shop(*, shop: Shop, now: datetime, limit: int) -> int:
+    """End up to ``limit`` idle chats of ``shop``, as ``conversation_close`` would one by one (closed by ``idle``)."""
+    # Locked as they are read, so what is closed is idle under the lock (a chat a message is being written to right now
+    # is skipped, and is looked at again by the next run).
+    idle = list(
+        Conversation.objects.filter(shop_id=shop.pk, status__in=OPEN_STATUSES)
+        .annotate(last_activity=Coalesce("last_message_at", "started_at"))
+        .filter(last_activity__lt=now - shop.idle_close_minutes_delta)
+        .order_by("last_activity", "pk")
+        .select_for_update(skip_locked=True, of=("self",))[:limit]
+    )
+    if not idle:
+        return 0
+    freed = Counter(c.agent_id for c in idle if c.status == ConversationStatus.HUMAN)
+    ended = [_end(conversation, closed_by=ClosedBy.IDLE, now=now) for conversation in idle]
+    Conversation.objects.bulk_update(idle, ["status", "ended_at", "closed_by"])
+    events_record(
+        [
+            event_build(
+                shop_id=shop.pk,
+                kind=EventKind.CLOSED,
+                at=conversation.ended_at,
+                conversation=conversation,
+                agent_id=conversation.agent_id,
+                outcome=ClosedBy.IDLE,
+            )
+            for conversation in idle
+        ]
+    )
+    events_emit(ended)
+    if freed:
+        seats_release(freed)
+        queue_drain(shop_id=shop.pk, now=now)
+    for conversation in idle:
+        hooks.conversation_ended(conversation.pk)
+    return len(idle)
 
 
 __all__ = ["conversation_start", "message_create", "conversation_close", "conversations_close_idle"]

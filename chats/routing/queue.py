@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, When
 from django.utils import timezone
+
+from events.outbox import EventDraft, events_emit
 
 from ..choices import ConversationStatus
 from ..models import Conversation
@@ -46,10 +48,15 @@ def queue_drain(*, shop_id: int, now: datetime | None = None, limit: int | None 
     assign the same chat and never wait on each other. The claim locks ``FOR NO KEY UPDATE`` (an assignment changes
     the chat's status and agent, never its key), so a chat that another transaction only references (a follow-up task
     being created for it: its foreign-key check holds ``FOR KEY SHARE`` on the chat) is not passed over.
+
+    Inside a caller's transaction (a close, a transfer, an agent coming online) the claims are savepoints that commit
+    with it, so their outbox events go out together at the end, in one INSERT; on its own (the sweep) each claim
+    commits by itself, with its own events.
     """
     now = now or timezone.now()
     limit = limit or settings.QUEUE_SWEEP_BATCH
     assigned = 0
+    announce: list[EventDraft] | None = [] if connection.in_atomic_block else None
     while assigned < limit:
         with transaction.atomic():
             conversation = (
@@ -63,8 +70,10 @@ def queue_drain(*, shop_id: int, now: datetime | None = None, limit: int | None 
             seat = seat_find(conversation, now=now)
             if seat is None:
                 break
-            conversation_assign(conversation, seat, now)
+            conversation_assign(conversation, seat, now, announce=announce)
             assigned += 1
+    if announce:
+        events_emit(announce)
     return assigned
 
 

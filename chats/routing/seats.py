@@ -4,26 +4,33 @@ An agent's seats are its ``capacity``; ``active_chats`` counts the taken ones. A
 best candidate row (``FOR UPDATE SKIP LOCKED``: a concurrent router moves on to the next best agent instead of
 waiting) and incrementing the counter with a conditional UPDATE, so no agent ever goes over capacity. Locks are
 always taken conversation first, then agent, which keeps concurrent routings free of deadlocks.
+
+An assignment emits ``conversation.assigned`` (to the whole shop: the chat leaves the queue every agent sees) and its
+announcement's ``message.created`` in one INSERT, next to its service events.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from time import monotonic
 
 from django.db import connection
-from django.db.models import F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce, Greatest
 
 from agents.choices import AgentStatus, GroupPhase
 from agents.models import Agent, RoutingGroup
+from events.choices import Audience, EventType
+from events.outbox import EventDraft, events_emit
 
 from .. import texts
-from ..choices import ConversationStatus, EventKind, Sender
+from ..choices import ConversationStatus, EventKind, Sender, TransferOutcome
 from ..lifecycle.events import event_build, events_record
 from ..lifecycle.messages import message_write
 from ..models import Conversation, ServiceEvent
+from ..payloads import conversation_event, conversation_payload, transfer_requested
 
 Membership = RoutingGroup.members.through
 MAX_CLAIM_ATTEMPTS = 5
@@ -155,6 +162,16 @@ def seat_release(*, agent_id: int) -> None:
     Agent.objects.filter(pk=agent_id, active_chats__gt=0).update(active_chats=F("active_chats") - 1)
 
 
+def seats_release(freed: Mapping[int, int]) -> None:
+    """Give back ``freed[agent_id]`` seats of each agent in one UPDATE (never below zero)."""
+    if not freed:
+        return
+    counts = Case(*(When(pk=agent_id, then=Value(n)) for agent_id, n in freed.items()), default=Value(0))
+    Agent.objects.filter(pk__in=list(freed), active_chats__gt=0).update(
+        active_chats=Greatest(F("active_chats") - counts, Value(0))
+    )
+
+
 def seat_find(conversation: Conversation, *, now: datetime) -> Seat | None:
     """Route by the shop's group rules: each level in turn until an agent has room."""
     for level in routing_levels(conversation):
@@ -176,8 +193,15 @@ def conversation_assign(
     actor_id: int | None = None,
     events: list[ServiceEvent] = (),
     also_save: tuple[str, ...] = (),
+    requested_from: str | None = None,
+    announce: list[EventDraft] | None = None,
 ) -> None:
-    """Give the chat to the seat's agent: one UPDATE of the chat, one INSERT of its events, one announcement."""
+    """Give the chat to the seat's agent: one UPDATE of the chat, one INSERT of its events, one announcement.
+
+    ``requested_from``: the assignment answers the buyer's transfer-to-human request from this source, whose
+    ``transfer.requested`` goes first. The outbox events go in one INSERT, or onto ``announce`` for the caller to emit
+    with others.
+    """
     conversation.status = ConversationStatus.HUMAN
     conversation.agent_id = seat.agent.pk
     conversation.group_id = seat.group_id
@@ -194,6 +218,23 @@ def conversation_assign(
         actor_id=actor_id,
     )
     events_record([*events, assigned])
+    payload = conversation_payload(conversation, queue_position=None)
+    drafts = [
+        conversation_event(EventType.CONVERSATION_ASSIGNED, conversation, at=now, audience=Audience.SHOP, data=payload)
+    ]
+    if requested_from is not None:
+        requested = transfer_requested(
+            conversation, outcome=TransferOutcome.ASSIGNED, source=requested_from, at=now, data=payload
+        )
+        drafts.insert(0, requested)
     message_write(
-        conversation=conversation, sender=Sender.SYSTEM, body=texts.assigned(seat.agent.display_name), sent_at=now
+        conversation=conversation,
+        sender=Sender.SYSTEM,
+        body=texts.assigned(seat.agent.display_name),
+        sent_at=now,
+        events=drafts,
     )
+    if announce is None:
+        events_emit(drafts)
+    else:
+        announce.extend(drafts)

@@ -1,4 +1,10 @@
-"""Transfer to human (the bot chat's entry) and agents' manual transfers."""
+"""Transfer to human (the bot chat's entry) and agents' manual transfers.
+
+A recorded request emits ``transfer.requested`` with its outcome, then what came of it: ``conversation.assigned``
+(``.seats``) or ``conversation.queued`` (with the chat's place), then the assistant's text; a click that changes
+nothing (already assigned, or queued again) emits nothing. A manual transfer emits ``conversation.transferred``, seen
+by the new agent and the one it came from.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,15 @@ from django.utils.translation import gettext as _
 
 from agents.models import Agent, RoutingGroup
 from backoffice.errors import Conflict
+from events.choices import Audience, EventType
+from events.outbox import EventDraft, events_emit
 
 from .. import texts
 from ..choices import ConversationStatus, EventKind, Sender, TransferOutcome
 from ..lifecycle.events import event_build, event_record, events_record
 from ..lifecycle.messages import message_write
 from ..models import Conversation
+from ..payloads import conversation_event, conversation_payload, transfer_requested
 from .queue import queue_drain, queue_position
 from .seats import (
     Seat,
@@ -27,6 +36,9 @@ from .seats import (
     seat_release,
     shop_has_online_agent,
 )
+
+# Where a transfer-to-human request came from: the entry's button (typed requests will name their own source).
+SOURCE_BUTTON = "button"
 
 
 @dataclass(frozen=True)
@@ -44,8 +56,8 @@ def _event(conversation: Conversation, kind: str, now: datetime, **fields):
     return event_build(shop_id=conversation.shop_id, conversation=conversation, kind=kind, at=now, **fields)
 
 
-def _say(conversation: Conversation, sender: str, body: str, at: datetime) -> None:
-    message_write(conversation=conversation, sender=sender, body=body, sent_at=at)
+def _say(conversation: Conversation, sender: str, body: str, at: datetime, announce: list[EventDraft]) -> None:
+    message_write(conversation=conversation, sender=sender, body=body, sent_at=at, events=announce)
 
 
 @transaction.atomic
@@ -71,7 +83,13 @@ def transfer_to_human(*, conversation_id: int, actor_id: int | None = None, now:
     seat = seat_find(conversation, now=now)
     if seat is not None:
         conversation_assign(
-            conversation, seat, now, actor_id=actor_id, events=requested, also_save=("transfer_requested_at",)
+            conversation,
+            seat,
+            now,
+            actor_id=actor_id,
+            events=requested,
+            also_save=("transfer_requested_at",),
+            requested_from=SOURCE_BUTTON,
         )
         return TransferResult(TransferOutcome.ASSIGNED, seat.agent.pk)
     if not shop_has_online_agent(shop.pk):
@@ -89,7 +107,20 @@ def transfer_to_human(*, conversation_id: int, actor_id: int | None = None, now:
     kind = EventKind.QUEUED if outcome == TransferOutcome.QUEUED else EventKind.ROUTING_FAILED
     detail = {"position": position} if position else {}
     events_record([*requested, _event(conversation, kind, now, outcome=outcome, detail=detail)])
-    _say(conversation, Sender.BOT, text, now)
+    payload = conversation_payload(conversation, queue_position=position)
+    announce = [
+        transfer_requested(
+            conversation, outcome=outcome, source=SOURCE_BUTTON, at=now, data=payload, queue_position=position
+        )
+    ]
+    if outcome == TransferOutcome.QUEUED:
+        announce.append(
+            conversation_event(
+                EventType.CONVERSATION_QUEUED, conversation, at=now, audience=Audience.SHOP, data=payload
+            )
+        )
+    _say(conversation, Sender.BOT, text, now, announce)
+    events_emit(announce)
     return TransferResult(outcome, queue_position=position)
 
 
@@ -140,6 +171,10 @@ def conversation_transfer(
         group_id=seat.group_id,
         actor_id=actor_id,
     )
-    _say(conversation, Sender.SYSTEM, texts.transferred(seat.agent.display_name), now)
+    announce = [
+        conversation_event(EventType.CONVERSATION_TRANSFERRED, conversation, at=now, previous_agent_id=from_agent_id)
+    ]
+    _say(conversation, Sender.SYSTEM, texts.transferred(seat.agent.display_name), now, announce)
+    events_emit(announce)
     queue_drain(shop_id=conversation.shop_id, now=now)
     return conversation

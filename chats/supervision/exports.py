@@ -6,6 +6,9 @@ rows from a server-side cursor (PostgreSQL; a plain cursor on SQLite) in chunks 
 final one, and moves it into place, so memory stays flat whatever the row count and no half-written file is ever
 offered. Every text cell that a spreadsheet could take for a formula is neutralised (``neutralise_cell``).
 ``exports_delete_expired`` deletes files past ``EXPORT_RETENTION_DAYS``; the record stays.
+
+An export that finishes, done or failed, emits ``export.finished`` (the export as ``GET /exports/{id}/`` renders it)
+with its status, for the shop's managers only: exports are theirs (owners, supervisors; platform staff).
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ from django.utils.translation import gettext as _
 from agents.models import Agent, RoutingGroup
 from backoffice.errors import Conflict
 from backoffice.spreadsheets import neutralise_cell
+from events.choices import Audience, EventType
+from events.outbox import event_emit
 from shops.models import Buyer, Shop
 
 from ..choices import ExportFormat, ExportKind, ExportStatus
 from ..hooks import latest_rating_sql
 from ..models import Conversation, Export, Message
+from ..payloads import export_payload
 from ..turns.sql import ConversationFilter, conversation_summary_sql
 from .monitoring import MonitoringFilters, monitoring_conversation_filter
 
@@ -78,7 +84,12 @@ def _enqueue(export_id: int) -> None:
 
 def _claim(export_id: int, now: datetime) -> Export | None:
     with transaction.atomic():
-        export = Export.objects.select_for_update(of=("self",)).select_related("shop").filter(pk=export_id).first()
+        export = (
+            Export.objects.select_for_update(of=("self",))
+            .select_related("shop", "requested_by")
+            .filter(pk=export_id)
+            .first()
+        )
         if export is None:
             return None
         # A running export whose worker died (acks_late redelivers the task) may be claimed again after a while.
@@ -101,16 +112,28 @@ def export_run(*, export_id: int) -> Export | None:
         name, rows = _write_file(export)
     except Exception as error:
         logger.exception("export %s failed", export.pk)
-        Export.objects.filter(pk=export.pk).update(
-            status=ExportStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
-        )
-        export.refresh_from_db()
+        _finish(export, status=ExportStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
         return export
-    Export.objects.filter(pk=export.pk).update(
-        status=ExportStatus.DONE, file=name, rows=rows, finished_at=timezone.now(), error=""
-    )
-    export.refresh_from_db()
+    _finish(export, status=ExportStatus.DONE, file=name, rows=rows, error="")
     return export
+
+
+def _finish(export: Export, **fields) -> None:
+    """Record the end of a claimed export and emit ``export.finished`` in the same transaction."""
+    fields["finished_at"] = timezone.now()
+    with transaction.atomic():
+        Export.objects.filter(pk=export.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(export, name, value)
+        requester = export.requested_by.username if export.requested_by is not None else None
+        event_emit(
+            type=EventType.EXPORT_FINISHED,
+            shop_id=export.shop_id,
+            audience=Audience.MANAGERS,
+            data=export_payload(export, requested_by=requester),
+            at=fields["finished_at"],
+        )
+    export.refresh_from_db()
 
 
 def exports_delete_expired(*, now: datetime | None = None) -> int:

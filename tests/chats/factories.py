@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import factory
+from django.db import transaction
 from django.utils import timezone
 
 from chats.choices import ConversationStatus, EntryPoint, NotificationKind, Sender, TaskKind
@@ -32,11 +33,13 @@ class MessageFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        """Through the one writer of messages, which keeps the stored turns (``chats.lifecycle.messages``)."""
+        """Through the one writer of messages, which keeps the stored turns (``chats.lifecycle.messages``) and emits
+        ``message.created`` in the caller's transaction (its own one here, for tests that run outside one)."""
         agent = kwargs.pop("agent", None)
         if agent is not None:
             kwargs["agent_id"] = agent.pk
-        return message_write(*args, **kwargs)
+        with transaction.atomic():
+            return message_write(*args, **kwargs)
 
 
 class FaqEntryFactory(factory.django.DjangoModelFactory):

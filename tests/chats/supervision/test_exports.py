@@ -69,7 +69,8 @@ def create_export(client, django_capture_on_commit_callbacks, **body):
         response = client.post(URL, body, format="json")
     assert response.status_code == 202, response.content
     assert set(response.json()) == {"id", "status"}
-    assert len(callbacks) == 1
+    # The job, enqueued once; the eager run's export.finished also wakes the outbox's consumers after its commit.
+    assert len([callback for callback in callbacks if callback.__module__ != "events.outbox"]) == 1
     return Export.objects.get(pk=response.json()["id"])
 
 
