@@ -6,3 +6,10 @@ class EventsConfig(AppConfig):
     name = "events"
     verbose_name = _("Events and webhooks")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .outbox import consumer_register
+        from .tasks import webhooks_wake
+
+        # After every commit that stored events: wake the webhook dispatcher (when some subscription is enabled).
+        consumer_register(webhooks_wake)

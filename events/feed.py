@@ -19,6 +19,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from .models import Event
+from .rendering import EVENT_COLUMNS
 
 # pg_advisory lock key of the sequencer: any constant unique to this use ("evts" in ASCII).
 SEQUENCER_LOCK = 0x65767473
@@ -70,16 +71,12 @@ def events_after(queryset, *, after: int, limit: int) -> list[Event]:
     return list(queryset.filter(position__gt=after).order_by("position")[:limit])
 
 
-# What a feed page reads of each event, in this order. Tuples, and ``data`` as its stored JSON text: building 1,000
-# model instances, or decoding 1,000 documents only to encode them again, costs more than the query.
-FEED_COLUMNS = ("position", "type", "at", "shop_id", "conversation_id", "agent_id", "data_json")
-
-
 def events_after_rows(queryset, *, after: int, limit: int) -> list[tuple]:
-    """As ``events_after``, as ``FEED_COLUMNS`` tuples (``data_json``: the data as JSON text)."""
+    """As ``events_after``, as ``EVENT_COLUMNS`` tuples for ``event_json``, ``data`` as its stored JSON text:
+    building 1,000 model instances, or decoding 1,000 documents only to encode them again, costs more than the query."""
     return list(
         queryset.filter(position__gt=after)
         .order_by("position")
         .annotate(data_json=Cast("data", TextField()))
-        .values_list(*FEED_COLUMNS)[:limit]
+        .values_list(*EVENT_COLUMNS)[:limit]
     )

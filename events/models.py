@@ -28,6 +28,17 @@ class EventQuerySet(ShopScopedQuerySet):
         )
 
 
+def event_visible_to(caller: Caller, *, shop_id: int, audience: str, agent_id, previous_agent_id) -> bool:
+    """``EventQuerySet.for_caller`` for one event in memory (live push filters with it; a test keeps them equal)."""
+    if not caller.can_reach(shop_id):
+        return False
+    if caller.role != CallerRole.AGENT:
+        return True
+    if caller.agent_id is None:
+        return False
+    return audience == Audience.SHOP or caller.agent_id in (agent_id, previous_agent_id)
+
+
 class Event(models.Model):
     """One thing that happened in a shop, as the API renders it, written in the transaction of the change.
 
@@ -98,6 +109,12 @@ class WebhookSubscription(models.Model):
     secret = models.CharField(_("secret"), max_length=64, editable=False)
     consecutive_failures = models.PositiveIntegerField(_("consecutive failed deliveries"), default=0)
     disabled_reason = models.CharField(_("disabled because"), max_length=200, blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    # Set once the owner was told about an automatic disable, so a repeated notification task sends nothing.
+    owner_notified_at = models.DateTimeField(_("owner notified at"), null=True, blank=True)
+    # The insert number (``Event.seq``) of the last event stored before the subscription was made: only later
+    # events are delivered to it, whatever the dispatcher's cursor was doing then.
+    events_after_seq = models.BigIntegerField(_("events after"), default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -118,8 +135,22 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class WebhookDeliveryQuerySet(ShopScopedQuerySet):
+    """A delivery is seen by whoever sees its subscription (``WebhookQuerySet``)."""
+
+    def for_caller(self, caller: Caller):
+        if caller.shop_ids is None:
+            return self
+        return self.filter(subscription__in=WebhookSubscription.objects.for_caller(caller).values("pk"))
+
+
 class WebhookDelivery(models.Model):
-    """One event to one subscription: its attempts so far and when the next one is due."""
+    """One event to one subscription: its attempts so far and when the next one is due.
+
+    ``lease_until`` is set while a worker owns the delivery (between its claim and the recorded result) and doubles as
+    the claim's token: a result is recorded only while the row still carries the lease its worker was given. Once
+    the lease is over, another claim may take the delivery (its worker died mid-POST, say).
+    """
 
     tenancy_path = "event__shop"
 
@@ -140,12 +171,14 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
-    objects = ShopScopedQuerySet.as_manager()
+    objects = WebhookDeliveryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
         ordering = ["-id"]
+        # Its index also serves the delivery log of one subscription, newest event first (no index of its own: each
+        # delivery is written twice, and every index costs both writes).
         constraints = [models.UniqueConstraint(fields=["subscription", "event"], name="delivery_one_per_event")]
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="delivery_due"),

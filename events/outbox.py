@@ -88,11 +88,9 @@ _FIELDS = [
 
 
 def _insert(events: list[Event]) -> list[int]:
+    table = connection.ops.quote_name(Event._meta.db_table)
     row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} ({', '.join(_COLUMNS)}) VALUES {', '.join([row] * len(events))} "
-        "RETURNING seq"
-    )
+    sql = f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {', '.join([row] * len(events))} RETURNING seq"
     params = [
         field.get_db_prep_save(getattr(event, field.attname), connection) for event in events for field in _FIELDS
     ]

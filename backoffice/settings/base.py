@@ -27,6 +27,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "daphne",  # first: its runserver serves ASGI (HTTP and WebSocket on one port)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "health_check",
+    "channels",
     "shops",
     "events",
     "agents",
@@ -224,6 +226,8 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "chats.choices.TaskStatus",
         "NotificationKindEnum": "chats.choices.NotificationKind",
         "ReceptionTierEnum": "evaluations.choices.ReceptionTier",
+        "EventTypeEnum": "events.choices.EventType",
+        "DeliveryStatusEnum": "events.models.DeliveryStatus",
     },
 }
 
@@ -288,3 +292,48 @@ METRICS_STAR_THRESHOLDS = [
     },
 ]
 METRICS_FAST_RESPONSE_BADGE_RATE = env.float("METRICS_FAST_RESPONSE_BADGE_RATE", default=0.8)
+
+# Events and webhooks (the events app; docs/webhooks.md). Events older than EVENTS_RETENTION_DAYS are deleted hourly,
+# with their webhook deliveries. A webhook POST gives up after WEBHOOK_TIMEOUT_SECONDS; a failed delivery is tried
+# again WEBHOOK_RETRY_SCHEDULE_SECONDS[n] seconds after it was created (retry n, so the last one 24 hours after the
+# event by default) and is failed after the last; WEBHOOK_MAX_CONSECUTIVE_FAILURES failed attempts in a row disable
+# the subscription. A worker owns the deliveries it claimed for WEBHOOK_LEASE_SECONDS (extended while it works);
+# deliveries whose worker died are claimed again once that lease is over, so it must outlast one POST.
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=14)
+WEBHOOK_RETRY_SCHEDULE_SECONDS = env.list(
+    "WEBHOOK_RETRY_SCHEDULE_SECONDS", cast=int, default=[60, 300, 1800, 7200, 21600, 86400]
+)
+WEBHOOK_MAX_CONSECUTIVE_FAILURES = env.int("WEBHOOK_MAX_CONSECUTIVE_FAILURES", default=20)
+# Off in production: webhook URLs must not reach loopback, private, link-local, multicast or reserved addresses.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
+WEBHOOK_DELIVERY_BATCH = env.int("WEBHOOK_DELIVERY_BATCH", default=200)  # deliveries per task (one subscription)
+if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS.")
+# Mail: a disabled webhook is reported to the shop's owner by email. EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user:password@smtp.example.com:587; by default mails are written to the worker's log.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="backoffice@localhost")
+
+# Live push (events.live, /ws/v1/events/). With Redis (REDIS_URL, else a redis:// CELERY_BROKER_URL) the channel layer
+# is channels-redis and every commit nudges every ASGI process at once; without it (make run on SQLite) each process
+# reads the outbox every LIVE_POLL_SECONDS_LOCAL. A client must authenticate within LIVE_AUTH_SECONDS; a ping goes out
+# every LIVE_PING_SECONDS, when access is checked again.
+ASGI_APPLICATION = "backoffice.asgi.application"
+_LIVE_REDIS_URL = env.str("REDIS_URL", default="") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+CHANNEL_LAYERS = {
+    "default": (
+        {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [_LIVE_REDIS_URL]}}
+        if _LIVE_REDIS_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
+LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=2.0)
+LIVE_POLL_SECONDS_LOCAL = env.float("LIVE_POLL_SECONDS_LOCAL", default=0.25)
+LIVE_AUTH_SECONDS = env.float("LIVE_AUTH_SECONDS", default=10.0)
+LIVE_PING_SECONDS = env.float("LIVE_PING_SECONDS", default=25.0)
+# Presence: an online agent with no open connection for this long is set offline (their chats stay theirs).
+PRESENCE_GRACE_SECONDS = env.int("PRESENCE_GRACE_SECONDS", default=60)

@@ -17,6 +17,7 @@ from backoffice.api.tenancy import ScopedFilterSet, ScopedViewMixin
 from events.choices import EventType
 from events.feed import events_after_rows, events_sequence
 from events.models import Event
+from events.rendering import event_json
 from shops.models import Shop
 
 
@@ -37,23 +38,10 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 def feed_page_json(rows: list[tuple], next_link: str | None) -> str:
-    """The page ``EventSerializer`` describes, as JSON text built around each event's stored ``data`` JSON (no
-    decode and re-encode of it); times as DRF renders them (ISO 8601 in the current zone, ``Z`` for UTC)."""
-    zone = timezone.get_current_timezone()
-    items = []
-    for position, type_, at, shop_id, conversation_id, agent_id, data_json in rows:
-        at = at.astimezone(zone).isoformat()
-        if at.endswith("+00:00"):
-            at = at[:-6] + "Z"
-        items.append(
-            f'{{"id":{position},"type":{json.dumps(type_)},"at":"{at}","shop":{shop_id},'
-            f'"conversation":{_number(conversation_id)},"agent":{_number(agent_id)},"data":{data_json}}}'
-        )
-    return f'{{"next":{json.dumps(next_link)},"previous":null,"results":[{",".join(items)}]}}'
-
-
-def _number(value) -> str:
-    return "null" if value is None else str(int(value))
+    """The page ``EventSerializer`` describes, as JSON text built around each event's stored ``data`` JSON."""
+    zone = timezone.get_current_timezone()  # once a page: it is a context-local look-up
+    results = ",".join(event_json(*row, zone=zone) for row in rows)
+    return f'{{"next":{json.dumps(next_link)},"previous":null,"results":[{results}]}}'
 
 
 class TypeListFilter(filters.BaseInFilter, filters.ChoiceFilter):

@@ -14,12 +14,13 @@ from django.urls import reverse
 
 from backoffice.admin import EstimatedCountPaginator, table_row_estimate
 from chats.models import Message
+from events.models import FeedCursor
 from shops.models import RolloutConfig
 from tests.backoffice.world import build_shop_world
 from tests.chats.factories import ConversationFactory, MessageFactory
 
-DOMAIN_APPS = ("shops", "agents", "chats", "evaluations")
-SINGLETONS = {RolloutConfig}  # one row whatever the world holds
+DOMAIN_APPS = ("shops", "events", "agents", "chats", "evaluations")
+SINGLETONS = {RolloutConfig, FeedCursor}  # one row whatever the world holds
 REGISTERED = sorted(
     (model for model in admin.site._registry if model._meta.app_label in DOMAIN_APPS),
     key=lambda model: model._meta.label,

@@ -19,10 +19,10 @@ from backoffice.schedules import SCHEDULES, BeatSchedule, Crontab, periodic_task
 
 pytestmark = pytest.mark.django_db
 
-DOMAIN_APPS = ("shops.", "agents.", "chats.", "evaluations.")
+DOMAIN_APPS = ("shops.", "events.", "agents.", "chats.", "evaluations.")
 
-# Written out by hand from the migrations that created the rows (chats 0003, 0004, 0005; evaluations 0002, 0004) and
-# the renamed reminders task: name -> (task, schedule, kwargs, expire_seconds).
+# Written out by hand from the migrations that created the rows (chats 0003, 0004, 0005, 0008; evaluations 0002, 0004;
+# events 0002) and the renamed reminders task: name -> (task, schedule, kwargs, expire_seconds).
 NIGHTLY = "evaluations.tasks.daily_metrics_rollup_nightly_task"
 EXPECTED = {
     "chats: queue sweep": ("chats.tasks.queue_sweep_task", ("every", 30, "seconds"), {}, 25),
@@ -40,6 +40,20 @@ EXPECTED = {
         {},
         3000,
     ),
+    "chats: set absent agents offline": (
+        "chats.tasks.agents_absent_set_offline_task",
+        ("every", 15, "seconds"),
+        {},
+        12,
+    ),
+    "events: dispatch webhooks": ("events.tasks.webhooks_dispatch_task", ("every", 30, "seconds"), {}, 25),
+    "events: retry webhook deliveries": (
+        "events.tasks.webhook_deliveries_retry_due_task",
+        ("every", 15, "seconds"),
+        {},
+        12,
+    ),
+    "events: delete expired events": ("events.tasks.events_delete_expired_task", ("every", 3600, "seconds"), {}, 3000),
     "evaluations: expire overdue rating invites": (
         "evaluations.tasks.rating_invites_expire_overdue_task",
         ("every", 300, "seconds"),
@@ -65,8 +79,8 @@ EXPECTED = {
         21600,
     ),
 }
-# Distinct schedules among them: intervals of 30, 60, 300 and 3600 seconds; three nightly crontabs.
-INTERVALS, CRONTABS = 4, 3
+# Distinct schedules among them: intervals of 15, 30, 60, 300 and 3600 seconds; three nightly crontabs.
+INTERVALS, CRONTABS = 5, 3
 
 
 def _period_seconds(task: PeriodicTask) -> float:
@@ -266,10 +280,10 @@ def test_setup_periodic_tasks_command_reports_what_it_did():
         "created: chats: queue sweep\n"
         "updated: chats: close idle conversations\n"
         "renamed the task of 1 other periodic task(s)\n"
-        "1 created, 1 updated, 7 unchanged.\n"
+        "1 created, 1 updated, 11 unchanged.\n"
     )
     assert PeriodicTask.objects.get(name="ops: reminders").task == "chats.tasks.followup_reminders_deliver"
 
     out = io.StringIO()
     call_command("setup_periodic_tasks", stdout=out)
-    assert out.getvalue() == "0 created, 0 updated, 9 unchanged.\n"
+    assert out.getvalue() == "0 created, 0 updated, 13 unchanged.\n"

@@ -41,6 +41,11 @@ def test_schema_has_the_contracts_paths(schema):
         "/api/v1/exports/{id}/download/",
         "/api/v1/staffing/heatmap/",
         "/api/v1/staffing/plan/",
+        "/api/v1/webhooks/",
+        "/api/v1/webhooks/{id}/",
+        "/api/v1/webhooks/{id}/rotate-secret/",
+        "/api/v1/webhooks/{id}/deliveries/",
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver/",
     ):
         assert path in paths, path
 
@@ -53,6 +58,7 @@ def test_schema_lists_the_outcome_words(schema):
     assert schema["components"]["schemas"]["ExportStatusEnum"]["enum"] == ["pending", "running", "done", "failed"]
     assert schema["components"]["schemas"]["ExportKindEnum"]["enum"] == ["conversations", "messages"]
     assert schema["components"]["schemas"]["ExportFormatEnum"]["enum"] == ["csv", "xlsx"]
+    assert schema["components"]["schemas"]["DeliveryStatusEnum"]["enum"] == ["pending", "delivered", "failed"]
 
 
 def _api_model_serializers():

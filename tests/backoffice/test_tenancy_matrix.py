@@ -55,6 +55,7 @@ WORLD_KEYS = (
     "notification",
     "export",
     "monitoring-conversation",
+    "webhook",
 )
 
 
@@ -144,6 +145,7 @@ LIST_ROUTES = {
     "/api/v1/exports/": "export",
     "/api/v1/monitoring/conversations/": "monitoring-conversation",
     "/api/v1/metrics/daily/": "metrics-daily",
+    "/api/v1/webhooks/": "webhook",
 }
 
 

@@ -9,6 +9,10 @@ from chats.choices import ConversationStatus, EventKind, ExportFormat, ExportKin
 from chats.models import AutoReplyDelivery, Export, ServiceEvent
 from evaluations.choices import MetricScope
 from evaluations.models import DailyMetric
+from events.choices import EventType
+from events.feed import events_sequence
+from events.models import Event, FeedCursor, WebhookDelivery, WebhookSubscription
+from events.webhooks.signing import secret_new
 from shops.models import RolloutConfig
 from tests.agents.factories import AgentFactory, AutoReplyRuleFactory, QuickPhraseFactory, RoutingGroupFactory
 from tests.chats.factories import (
@@ -111,4 +115,13 @@ def build_shop_world(name: str) -> ShopWorld:
     )
     RolloutConfig.current()
     ServiceEvent.objects.create(shop=shop, kind=EventKind.ASSIGNED, conversation=conversation, agent=agent)
+    # A webhook of the shop with one delivery (its URL never resolves: nothing leaves the machine).
+    webhook = WebhookSubscription.objects.create(
+        shop=shop, created_by=owner.user, url="https://hooks.invalid/in", secret=secret_new()
+    )
+    event = Event.objects.create(shop=shop, type=EventType.CONVERSATION_ASSIGNED, conversation_id=conversation.pk)
+    events_sequence()  # deliveries are made for numbered events only
+    WebhookDelivery.objects.create(subscription=webhook, event=event)
+    world.objects["webhook"] = webhook
+    FeedCursor.objects.get_or_create(name="webhooks")
     return world

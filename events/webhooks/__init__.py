@@ -1,0 +1,1 @@
+"""Signed webhooks: subscriptions, the SSRF guard, fan-out from the feed, delivery with retries (docs/webhooks.md)."""
