@@ -37,6 +37,9 @@ class Agent(models.Model):
     )
     active_chats = models.PositiveIntegerField(_("active chats"), default=0, editable=False)
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    # When a live connection of this agent (``/ws/v1/events/``) was last heard from: touched on connect, at every
+    # ping and on disconnect. Presence sets an online agent offline once it is older than PRESENCE_GRACE_SECONDS.
+    last_seen_at = models.DateTimeField(_("last seen live at"), null=True, blank=True, editable=False)
     last_assigned_at = models.DateTimeField(_("last assigned at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
@@ -55,6 +58,8 @@ class Agent(models.Model):
         indexes = [
             # Routing: online agents of a shop with the fewest active chats, idle longest first.
             models.Index(fields=["shop", "status", "active_chats", "last_assigned_at"], name="agent_routing"),
+            # The presence sweep: online agents whose live connection went quiet.
+            models.Index(fields=["last_seen_at"], condition=Q(status="online"), name="agent_online_last_seen"),
         ]
 
     def __str__(self) -> str:

@@ -112,6 +112,11 @@ def agent_status_change(*, agent: Agent, status: str, now=None) -> tuple[Agent, 
     return agent, previous
 
 
+def agent_presence_touch(*, agent_id: int, at=None) -> None:
+    """Record that a live connection of the agent is open (or just closed) now: one UPDATE, no lock."""
+    Agent.objects.filter(pk=agent_id).update(last_seen_at=at or timezone.now())
+
+
 def _routing_changed(shop_id: int) -> None:
     Shop.objects.filter(pk=shop_id).update(routing_version=F("routing_version") + 1)
 

@@ -16,6 +16,7 @@ An alias can go once no queue and no beat row can hold its name: after a release
 from backoffice.schedules import domain_task
 from chats.services import (
     agent_recount_active_chats,
+    agents_absent_set_offline,
     conversations_close_idle,
     export_run,
     exports_delete_expired,
@@ -54,6 +55,13 @@ def agents_active_chats_recount(shop_ids: list[int] | None = None) -> int:
     """Rebuild the agents' ``active_chats`` counters from their human chats (every shop, or ``shop_ids``); safe to
     repeat. Returns the agents updated."""
     return agent_recount_active_chats(shop_ids=shop_ids)
+
+
+@domain_task
+def agents_absent_set_offline_task() -> int:
+    """Presence: set offline the online agents whose live connection has been silent past the grace; returns how
+    many. Safe to run twice or on two workers (agents are claimed with ``SKIP LOCKED``)."""
+    return agents_absent_set_offline()
 
 
 @domain_task

@@ -7,7 +7,9 @@ writes in one transaction with their consequences, and the API and admin call th
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -24,6 +26,7 @@ from ..models import Conversation
 from .queue import queue_drain
 
 routing_group_delete = agent_services.routing_group_delete  # no seat changes: nothing for chats to do
+PRESENCE_SWEEP_BATCH = 100  # agents set offline per transaction (their rows stay locked until it commits)
 
 
 def _offer_queue(agent: Agent) -> None:
@@ -66,6 +69,37 @@ def agent_set_status(*, agent: Agent, status: str, actor_id: int | None = None) 
     auto_replies_on_status_change(agent=agent, at=now)
     agent.refresh_from_db()
     return agent
+
+
+def agents_absent_set_offline(*, now: datetime | None = None) -> int:
+    """Set offline every online agent whose live connection has been silent for ``PRESENCE_GRACE_SECONDS``, through
+    ``agent_set_status`` (one service event, one ``agent.status_changed`` each); returns how many.
+
+    Their chats stay theirs. ``last_seen_at`` is touched on connect, at every ping and on disconnect, so an open
+    connection keeps it fresh and a crashed server simply stops touching it. Agents with no ``last_seen_at`` (never
+    connected live: API-only clients) are left alone; once an agent has connected, presence applies to it. Reconnecting
+    later does not set anyone online.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.PRESENCE_GRACE_SECONDS)
+    # Silent for the grace *while online*: an agent who has just come online (its app about to connect) gets the grace
+    # from that moment, not from a connection it closed yesterday.
+    absent = Agent.objects.filter(
+        status=AgentStatus.ONLINE, last_seen_at__isnull=False, last_seen_at__lt=cutoff, status_changed_at__lt=cutoff
+    ).order_by("pk")
+    changed = 0
+    while True:
+        with transaction.atomic():
+            # The condition is read under the lock: PostgreSQL re-checks it on a row another transaction updated, so a
+            # reconnect that touched last_seen_at first wins, and one still in flight (row locked) is skipped; its
+            # UPDATE waits for this commit otherwise. Going offline locks nothing else (no queue drain), and routing
+            # skips locked agents, so holding a batch of agent rows waits on nobody.
+            batch = list(absent.select_for_update(skip_locked=True)[:PRESENCE_SWEEP_BATCH])
+            for agent in batch:
+                agent_set_status(agent=agent, status=AgentStatus.OFFLINE)
+        changed += len(batch)
+        if len(batch) < PRESENCE_SWEEP_BATCH:
+            return changed
 
 
 @transaction.atomic
