@@ -5,4 +5,5 @@ from . import (
     followup,  # noqa: F401 -- follow-up tasks, notifications, the auto-reply log
     lifecycle,  # noqa: F401 -- conversations, messages, turns, the service-event log
     supervision,  # noqa: F401 -- exports and the printable staffing plan
+    wall,  # noqa: F401 -- the live supervision wall of a shop
 )

@@ -12,7 +12,7 @@ from .conversation import (
     Turn,
 )
 from .followup import AutoReplyDelivery, FollowUpTask, FollowUpTaskQuerySet, Notification, NotificationQuerySet
-from .supervision import Export, StaffingShop
+from .supervision import Export, StaffingShop, Wall
 
 __all__ = [
     "MESSAGE_BODY_MAX_LENGTH",
@@ -30,4 +30,5 @@ __all__ = [
     "ServiceEvent",
     "StaffingShop",
     "Turn",
+    "Wall",
 ]

@@ -90,3 +90,13 @@ class StaffingShop(Shop):
         proxy = True
         verbose_name = _("staffing plan")
         verbose_name_plural = _("staffing plans")
+
+
+class Wall(Shop):
+    """A shop seen from its live supervision wall: agents, chats waiting for a response, the queue and today's
+    provisional 3-minute figures, updated over the events WebSocket. No table."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("supervision wall")
+        verbose_name_plural = _("supervision walls")

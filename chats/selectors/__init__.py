@@ -9,6 +9,7 @@ from ..supervision.monitoring import (
     with_figures,
 )
 from ..supervision.staffing import staffing_heatmap, staffing_plan
+from ..supervision.wall import wall_state
 from ..turns.check import turns_out_of_sync
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "staffing_heatmap",
     "staffing_plan",
     "turns_out_of_sync",
+    "wall_state",
     "with_figures",
 ]

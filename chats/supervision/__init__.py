@@ -1,1 +1,1 @@
-"""Supervision for owners and supervisors: chat monitoring, exports and staffing."""
+"""Supervision for owners and supervisors: chat monitoring, exports, staffing and the live wall."""
