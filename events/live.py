@@ -23,9 +23,10 @@ import contextlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 from django.db.models import Max, TextField
 from django.db.models.functions import Cast
@@ -65,8 +66,11 @@ class LiveEvent:
 
 
 def events_read(*, after: int, limit: int = PAGE, caller: Caller | None = None) -> list[LiveEvent]:
-    """Committed events after position ``after`` (numbered first), rendered; only the caller's if one is given."""
-    events_sequence()
+    """Committed events after position ``after`` (numbered first), rendered; only the caller's if one is given.
+
+    Waits for a sequencer run of another process rather than skipping it, or the events that run numbers would wait
+    for the next nudge or poll."""
+    events_sequence(wait=True)
     queryset = Event.objects.all() if caller is None else Event.objects.for_caller(caller)
     rows = (
         queryset.filter(position__gt=after)
@@ -90,7 +94,7 @@ def events_read(*, after: int, limit: int = PAGE, caller: Caller | None = None) 
 
 def events_head() -> int:
     """The highest position handed out so far (0 when there is none)."""
-    events_sequence()
+    events_sequence(wait=True)
     return Event.objects.aggregate(head=Max("position"))["head"] or 0
 
 
@@ -108,6 +112,10 @@ class Hub:
     """One per process (``hub()``), living on the ASGI server's event loop."""
 
     def __init__(self):
+        # The hub's database work runs on a thread of its own: on the shared one of database_sync_to_async it would
+        # queue behind every connection's keepalive (a token look-up and a presence touch each), which at 2,000
+        # connections kept that thread half busy and put ~150 ms on the p99 of a push (bench/push.py --trace).
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="events-live-hub")
         self.position: int | None = None
         self.listeners: set[Listener] = set()
         self.lock = asyncio.Lock()
@@ -119,12 +127,12 @@ class Hub:
         async with self.lock:
             self._start()
             if self.position is None:
-                self.position = await database_sync_to_async(events_head)()
+                self.position = await self._db(events_head)()
             head = self.position
             await ready(head)
             cursor = head if after is None else min(after, head)
             while cursor < head:
-                page = await database_sync_to_async(events_read)(after=cursor, caller=listener.caller)
+                page = await self._db(events_read)(after=cursor, caller=listener.caller)
                 page = [event for event in page if event.position <= head]
                 if not page:
                     break
@@ -133,6 +141,9 @@ class Hub:
             listener.cursor = head
             self.listeners.add(listener)
             return head
+
+    def _db(self, fn):
+        return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=self.executor)
 
     def leave(self, listener: Listener) -> None:
         self.listeners.discard(listener)
@@ -145,10 +156,10 @@ class Hub:
         read = 0
         async with self.lock:
             if self.position is None:
-                self.position = await database_sync_to_async(events_head)()
+                self.position = await self._db(events_head)()
                 return 0
             while True:
-                page = await database_sync_to_async(events_read)(after=self.position)
+                page = await self._db(events_read)(after=self.position)
                 if not page:
                     return read
                 read += len(page)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -50,6 +51,9 @@ def caller_of_user(user_id: int | None) -> Caller:
 class EventsConsumer(Listener, AsyncWebsocketConsumer):
     caller: Caller | None = None
     cursor = 0
+    # The hub has the process's one channel-layer channel; a connection needs none (saves a Redis subscription and a
+    # waiting task per connection).
+    channel_layer_alias = None
 
     async def connect(self):
         await self.accept()
@@ -116,8 +120,9 @@ class EventsConsumer(Listener, AsyncWebsocketConsumer):
             await self.close(BAD_TOKEN)
 
     async def _keepalive(self) -> None:
+        # The first wait is jittered, so connections made together (after a deploy) do not re-check together forever.
+        await asyncio.sleep(settings.LIVE_PING_SECONDS * random.uniform(0.5, 1.0))  # noqa: S311 - not security
         while True:
-            await asyncio.sleep(settings.LIVE_PING_SECONDS)
             if self.token:
                 caller = await database_sync_to_async(caller_of_token)(self.token)
             else:
@@ -129,6 +134,7 @@ class EventsConsumer(Listener, AsyncWebsocketConsumer):
             self.caller = caller  # a changed scope (a client's shops) applies from now on
             await self.send(text_data='{"type":"ping"}')
             await self._touch()
+            await asyncio.sleep(settings.LIVE_PING_SECONDS)
 
     async def _touch(self) -> None:
         if self.caller is not None and self.caller.agent_id is not None:
