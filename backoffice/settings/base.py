@@ -333,6 +333,7 @@ CHANNEL_LAYERS = {
 }
 LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=2.0)
 LIVE_POLL_SECONDS_LOCAL = env.float("LIVE_POLL_SECONDS_LOCAL", default=0.25)
+LIVE_NUDGE_WINDOW_SECONDS = env.float("LIVE_NUDGE_WINDOW_SECONDS", default=0.02)  # commits per nudge: coalesced
 LIVE_AUTH_SECONDS = env.float("LIVE_AUTH_SECONDS", default=10.0)
 LIVE_PING_SECONDS = env.float("LIVE_PING_SECONDS", default=25.0)
 # Presence: an online agent with no open connection for this long is set offline (their chats stay theirs).
