@@ -15,19 +15,18 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
-from rest_framework.fields import DateTimeField
 
 from .choices import Audience, EventType
 from .models import Event
+from .rendering import event_time
 
-_API_TIME = DateTimeField()
 _TYPES = frozenset(EventType.values)
 _AUDIENCES = frozenset(Audience.values)
 
 
 def api_time(value: datetime | None) -> str | None:
-    """A time as the API renders it (ISO 8601 with offset, in the current time zone)."""
-    return None if value is None else _API_TIME.to_representation(value)
+    """A time as the API renders it (ISO 8601 with offset, in the current time zone; ``Z`` for UTC)."""
+    return None if value is None else event_time(value)
 
 
 @dataclass(frozen=True, kw_only=True)

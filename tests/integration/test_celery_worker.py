@@ -17,15 +17,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 TASK_DONE_SECONDS = 60
 
 
-@pytest.fixture
-def eager_off():
-    """The test settings run tasks eagerly; here they must go through the broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
 @pytest.mark.django_db(transaction=True)
 def test_celery_worker_recounts_active_chats_through_the_broker(eager_off, tmp_path):
     broker_url = processes.broker_url()

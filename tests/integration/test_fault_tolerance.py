@@ -44,14 +44,6 @@ VISIBILITY_TIMEOUT = 4
 DONE_SECONDS = 180
 
 
-@pytest.fixture
-def eager_off():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
 def _world():
     """One shop: yesterday's chats with many messages (rolled up and exported), chats that ended just now (to be
     invited; kept apart so that their invite cards cannot change the day's rollup or export), due reminders."""

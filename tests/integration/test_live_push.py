@@ -43,15 +43,6 @@ POLLED_SECONDS = 10  # the hub polls every quarter of a second
 QUIET_SECONDS = 1.5  # how long "nothing more arrives" is watched
 
 
-@pytest.fixture
-def eager_off():
-    """The test settings run tasks eagerly; here they must go through the broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
 @contextlib.contextmanager
 def asgi_server(tmp_path, broker: str, **extra: str):
     """``uvicorn backoffice.asgi:application`` (one worker) on a free port; yields the WebSocket URL."""

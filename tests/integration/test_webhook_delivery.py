@@ -36,14 +36,6 @@ VISIBILITY_TIMEOUT = 4
 DONE_SECONDS = 90
 
 
-@pytest.fixture
-def eager_off():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
 class StallingReceiver:
     """Holds the answer to the first POST until released; answers 200 at once afterwards."""
 
