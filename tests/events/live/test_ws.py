@@ -147,7 +147,7 @@ def test_live_scoping_by_role():
         emit(shop, conversation_id=3, agent_id=colleague.pk, data={"e": "colleague"})
         emit(shop, EventType.EXPORT_FINISHED, audience=Audience.MANAGERS, data={"e": "export"})
         emit(other, conversation_id=4, audience=Audience.SHOP, data={"e": "other shop"})
-        emit(shop, EventType.AGENT_STATUS_CHANGED, agent_id=agent.pk, data={"e": "end"})  # seen by all of shop's
+        emit(shop, EventType.AGENT_STATUS_CHANGED, agent_id=agent.pk, data={"e": "end"})  # the agent's own status
 
     expected = {
         "staff": ["queue", "mine", "colleague", "export", "other shop", "end"],
