@@ -226,6 +226,19 @@ def hub() -> Hub:
     return found
 
 
+def hubs_close() -> None:
+    """Close the hubs' database connections and threads (tests, whose event loops each get a hub, call it)."""
+    from django.db import connections
+
+    for found in list(_hubs.values()):
+        for task in found.tasks:
+            if not task.get_loop().is_closed():
+                task.get_loop().call_soon_threadsafe(task.cancel)
+        found.executor.submit(connections.close_all).result(timeout=10)
+        found.executor.shutdown(wait=True)
+    _hubs.clear()
+
+
 def _layer_crosses_processes() -> bool:
     backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
     return "channels_redis" in backend
