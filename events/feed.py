@@ -66,13 +66,9 @@ def events_sequence(*, batch: int = BATCH, wait: bool = False) -> int:
             return numbered
 
 
-def events_after(queryset, *, after: int, limit: int) -> list[Event]:
-    """Up to ``limit`` events of ``queryset`` after position ``after``, ascending (sequence first)."""
-    return list(queryset.filter(position__gt=after).order_by("position")[:limit])
-
-
 def events_after_rows(queryset, *, after: int, limit: int) -> list[tuple]:
-    """As ``events_after``, as ``EVENT_COLUMNS`` tuples for ``event_json``, ``data`` as its stored JSON text:
+    """Up to ``limit`` events of ``queryset`` after position ``after``, ascending (number them first, with
+    ``events_sequence``), as ``EVENT_COLUMNS`` tuples for ``event_json``, ``data`` as its stored JSON text:
     building 1,000 model instances, or decoding 1,000 documents only to encode them again, costs more than the query."""
     return list(
         queryset.filter(position__gt=after)

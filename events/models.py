@@ -24,7 +24,8 @@ class EventQuerySet(ShopScopedQuerySet):
         if caller.agent_id is None:
             return scoped.none()
         return scoped.filter(
-            Q(audience=Audience.SHOP) | Q(agent_id=caller.agent_id) | Q(previous_agent_id=caller.agent_id)
+            Q(audience=Audience.SHOP)
+            | (Q(audience=Audience.AGENT) & (Q(agent_id=caller.agent_id) | Q(previous_agent_id=caller.agent_id)))
         )
 
 
@@ -36,7 +37,9 @@ def event_visible_to(caller: Caller, *, shop_id: int, audience: str, agent_id, p
         return True
     if caller.agent_id is None:
         return False
-    return audience == Audience.SHOP or caller.agent_id in (agent_id, previous_agent_id)
+    return audience == Audience.SHOP or (
+        audience == Audience.AGENT and caller.agent_id in (agent_id, previous_agent_id)
+    )
 
 
 class Event(models.Model):
@@ -50,7 +53,7 @@ class Event(models.Model):
 
     tenancy_path = "shop"
 
-    seq = models.BigAutoField(primary_key=True)
+    seq = models.BigAutoField(_("insert order"), primary_key=True)
     position = models.BigIntegerField(_("id"), null=True, blank=True, unique=True, editable=False)
     type = models.CharField(_("type"), max_length=48, choices=EventType.choices)
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))

@@ -13,7 +13,7 @@ from ..models import Event, FeedCursor
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyModelAdmin):
-    list_display = ["position", "type", "at", "shop", "conversation_id", "agent_id", "audience"]
+    list_display = ["position", "type", "at", "shop", "conversation_id", "agent_id"]
     list_filter = ["type", "audience", ("shop", ScopedRelatedFieldListFilter), ("at", admin.DateFieldListFilter)]
     search_fields = ["=conversation_id", "=agent_id", "=position"]
     search_help_text = _("An event id, a conversation id or an agent id.")

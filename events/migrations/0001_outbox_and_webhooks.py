@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Event',
             fields=[
-                ('seq', models.BigAutoField(primary_key=True, serialize=False)),
+                ('seq', models.BigAutoField(primary_key=True, serialize=False, verbose_name='insert order')),
                 ('position', models.BigIntegerField(blank=True, editable=False, null=True, unique=True, verbose_name='id')),
                 ('type', models.CharField(choices=[('conversation.started', 'Chat started'), ('conversation.queued', 'Chat queued'), ('conversation.assigned', 'Chat assigned'), ('conversation.transferred', 'Chat transferred'), ('conversation.ended', 'Chat ended'), ('message.created', 'Message sent'), ('transfer.requested', 'Transfer to human requested'), ('agent.status_changed', 'Agent status changed'), ('notification.created', 'Notification created'), ('invite.sent', 'Rating invite sent'), ('evaluation.created', 'Rating received'), ('export.finished', 'Export finished')], max_length=48, verbose_name='type')),
                 ('conversation_id', models.BigIntegerField(blank=True, null=True, verbose_name='conversation')),

@@ -50,6 +50,8 @@ def world(shop, other_shop, agent):
         ),
         "unassigned": emit(shop, conversation_id=5),
         "managers": emit(shop, EventType.EXPORT_FINISHED, audience=Audience.MANAGERS),
+        # Named on it, yet managers only: the agent does not see it.
+        "managers_naming_agent": emit(shop, EventType.EXPORT_FINISHED, agent_id=agent.pk, audience=Audience.MANAGERS),
         "my_status": emit(shop, EventType.AGENT_STATUS_CHANGED, agent_id=agent.pk),
         "other_shop": emit(other_shop, conversation_id=6, audience=Audience.SHOP),
     }
@@ -112,7 +114,11 @@ def test_feed_renders_the_contract_fields(shop, owner, agent):
 
 def test_feed_filters_by_type_shop_and_conversation(world, staff_user, shop, other_shop):
     client = client_for(staff_user)
-    assert ids(client.get(URL, {"type": "conversation.queued,export.finished"})) == [world["queue"], world["managers"]]
+    assert ids(client.get(URL, {"type": "conversation.queued,export.finished"})) == [
+        world["queue"],
+        world["managers"],
+        world["managers_naming_agent"],
+    ]
     assert ids(client.get(URL, {"shop": other_shop.pk})) == [world["other_shop"]]
     assert ids(client.get(URL, {"conversation": 4})) == [world["transferred_away"]]
     assert ids(client.get(URL, {"conversation": 4, "after": world["transferred_away"]})) == []
