@@ -13,6 +13,7 @@ class ConversationStatus(models.TextChoices):
     BOT = "bot", _("Served by the service assistant")
     QUEUED = "queued", _("Queued for a human")
     HUMAN = "human", _("Served by a human")
+    LEFT_MESSAGE = "left_message", _("Message left for the shop")
     ENDED = "ended", _("Ended")
 
 
@@ -37,6 +38,22 @@ class TransferOutcome(models.TextChoices):
     FAILED_OFFLINE = "failed_offline", _("Failed: no agent online")
     FAILED_BUSY = "failed_busy", _("Failed: every agent at capacity")
     ALREADY_ASSIGNED = "already_assigned", _("Already assigned")
+
+
+class TransferSource(models.TextChoices):
+    """Where a transfer-to-human request came from."""
+
+    BUTTON = "button", _("Transfer-to-human entry")
+    TYPED = "typed", _("Typed by the buyer")
+
+
+class BotReplyKind(models.TextChoices):
+    """How the service assistant answered a buyer message."""
+
+    ANSWER = "answer", _("FAQ answer")
+    CLARIFICATION = "clarification", _("Clarification (did you mean ...)")
+    FALLBACK = "fallback", _("Fallback")
+    TRANSFER = "transfer", _("Transfer to human")
 
 
 class EventKind(models.TextChoices):
@@ -76,6 +93,7 @@ class TaskStatus(models.TextChoices):
 class NotificationKind(models.TextChoices):
     TASK_DUE = "task_due", _("Task due")
     MISSED_FOLLOWUP = "missed_followup", _("Missed follow-up")
+    LEFT_MESSAGE = "left_message", _("Left message to answer")
 
 
 class ExportKind(models.TextChoices):

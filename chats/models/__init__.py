@@ -1,7 +1,7 @@
 """The chats app's models, one module per feature: conversations (with messages, turns and the service-event log),
 the assistant's knowledge base, follow-up work and supervision."""
 
-from .assistant import FaqEntry
+from .assistant import BotReply, FaqEntry, SynonymGroup
 from .conversation import (
     MESSAGE_BODY_MAX_LENGTH,
     Conversation,
@@ -17,6 +17,7 @@ from .supervision import Export, StaffingShop, Wall
 __all__ = [
     "MESSAGE_BODY_MAX_LENGTH",
     "AutoReplyDelivery",
+    "BotReply",
     "Conversation",
     "ConversationPartQuerySet",
     "ConversationQuerySet",
@@ -29,6 +30,7 @@ __all__ = [
     "NotificationQuerySet",
     "ServiceEvent",
     "StaffingShop",
+    "SynonymGroup",
     "Turn",
     "Wall",
 ]

@@ -11,17 +11,19 @@ from backoffice.tenancy import Caller, CallerRole, ShopScopedQuerySet
 from shops.choices import ServicePhase
 from shops.models import Buyer, Shop
 
-from ..choices import ClosedBy, ConversationStatus, EntryPoint, EventKind, Sender
+from ..choices import ClosedBy, ConversationStatus, EntryPoint, EventKind, Sender, TransferSource
 
 MESSAGE_BODY_MAX_LENGTH = 5000
 
 
 class ConversationQuerySet(ShopScopedQuerySet):
     def for_caller(self, caller: Caller):
-        """Agents see their own chats and their shop's queue; managers and integrations the whole shop."""
+        """Agents see their own chats and their shop's line (queued chats and left messages); managers and integrations
+        the whole shop."""
         scoped = super().for_caller(caller)
         if caller.role == CallerRole.AGENT:
-            scoped = scoped.filter(Q(agent_id=caller.agent_id) | Q(status=ConversationStatus.QUEUED))
+            waiting = (ConversationStatus.QUEUED, ConversationStatus.LEFT_MESSAGE)
+            scoped = scoped.filter(Q(agent_id=caller.agent_id) | Q(status__in=waiting))
         return scoped
 
 
@@ -35,7 +37,7 @@ class Conversation(models.Model):
     entry_point = models.CharField(_("entry point"), max_length=8, choices=EntryPoint.choices, default=EntryPoint.SHOP)
     entry_ref = models.CharField(_("entry reference (item or order id)"), max_length=64, blank=True)
     status = models.CharField(
-        _("status"), max_length=8, choices=ConversationStatus.choices, default=ConversationStatus.BOT
+        _("status"), max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.BOT
     )
     agent = models.ForeignKey(
         Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="conversations", verbose_name=_("agent")
@@ -59,6 +61,13 @@ class Conversation(models.Model):
     )
     queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
     transfer_requested_at = models.DateTimeField(_("transfer to human requested at"), null=True, blank=True)
+    transfer_source = models.CharField(
+        _("transfer request source"),
+        max_length=8,
+        choices=TransferSource.choices,
+        blank=True,
+        help_text=_("How the buyer first asked for a human: the entry's button or a typed message."),
+    )
     assigned_at = models.DateTimeField(_("first assigned to a human at"), null=True, blank=True)
     last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True)
     closed_by = models.CharField(_("ended by"), max_length=8, choices=ClosedBy.choices, blank=True)
@@ -74,6 +83,7 @@ class Conversation(models.Model):
         "buyer_exposed",
         "queued_at",
         "transfer_requested_at",
+        "transfer_source",
         "assigned_at",
         "last_message_at",
         "ended_at",
