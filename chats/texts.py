@@ -15,6 +15,12 @@ def fallback(shop: Shop) -> str:
     )
 
 
+def clarification(shop: Shop, questions: list[str]) -> str:
+    lines = [_("Did you mean one of these? Reply with its number, or ask in other words:")]
+    lines += [f"{number}. {question}" for number, question in enumerate(questions, start=1)]
+    return "\n".join(lines)
+
+
 def queued(shop: Shop, position: int) -> str:
     template = shop.queue_message or _("All agents are busy. You are number {position} in the queue; please wait.")
     return template.replace("{position}", str(position))

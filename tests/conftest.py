@@ -99,6 +99,17 @@ def staff_client(staff_user):
 
 
 @pytest.fixture(autouse=True)
+def _assistant_caches():
+    """The assistant's per-process indexes start empty in every test (ids may repeat after a rollback)."""
+    from chats.assistant.assist import phrase_index_cache_clear
+    from chats.assistant.index import index_cache_clear
+
+    index_cache_clear()
+    phrase_index_cache_clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory):
     """Files the code writes (exports) go to a temporary MEDIA_ROOT, never to var/media."""
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))

@@ -268,7 +268,15 @@ PLATFORM_LINK_ALLOWLIST = env.list(
 )
 AGENT_INVITE_RETIRED_ON = date.fromisoformat(env.str("AGENT_INVITE_RETIRED_ON", default="2023-03-29"))
 SERVICE_PHASE_PAID_WINDOW_DAYS = 21
-BOT_MATCHER = env.str("BOT_MATCHER", default="chats.assistant.bot.KeywordMatcher")
+BOT_MATCHER = env.str("BOT_MATCHER", default="chats.assistant.bot.IndexMatcher")
+# The assistant answers its best FAQ match at or above this confidence (0..1), asks "did you mean ..." with the top
+# three questions at or above the lower one, and falls back below it (chats.assistant.index).
+ASSISTANT_ANSWER_CONFIDENCE = env.float("ASSISTANT_ANSWER_CONFIDENCE", default=0.3)
+ASSISTANT_CLARIFY_CONFIDENCE = env.float("ASSISTANT_CLARIFY_CONFIDENCE", default=0.2)
+# Shops whose FAQ index each process keeps in memory (least recently used dropped first).
+ASSISTANT_INDEX_CACHE_SHOPS = env.int("ASSISTANT_INDEX_CACHE_SHOPS", default=256)
+# A cached index is rebuilt after this long even when its FAQ is unchanged (the shop's item titles move on).
+ASSISTANT_INDEX_MAX_AGE_SECONDS = env.int("ASSISTANT_INDEX_MAX_AGE_SECONDS", default=900)
 QUEUE_SWEEP_BATCH = 200
 IDLE_CLOSE_BATCH = 500
 # Exports (chat monitoring): files are deleted this many days after they were written (the record stays).

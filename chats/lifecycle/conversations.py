@@ -25,14 +25,25 @@ from shops.models import Buyer, Order, RolloutConfig, Shop
 from shops.selectors import buyer_service_phase, local_day_start, rollout_buyer_exposed, rollout_shop_included
 
 from .. import hooks, texts
-from ..assistant.bot import matcher
+from ..assistant.bot import assistant_reply
+from ..assistant.language import asks_for_human
 from ..assistant.links import has_suspicious_link
-from ..choices import ClosedBy, ConversationStatus, EntryPoint, EventKind, MessageFlag, Sender
+from ..choices import (
+    BotReplyKind,
+    ClosedBy,
+    ConversationStatus,
+    EntryPoint,
+    EventKind,
+    MessageFlag,
+    Sender,
+    TransferSource,
+)
 from ..followup.auto_replies import auto_replies_send
-from ..models import Conversation, FaqEntry, Message
+from ..models import BotReply, Conversation, Message
 from ..payloads import conversation_event
 from ..routing.queue import queue_drain, queue_position, queue_position_expression
 from ..routing.seats import seat_release, seats_release
+from ..routing.transfers import transfer_request_locked
 from .events import event_build, event_record, events_record
 from .messages import message_write
 
@@ -127,12 +138,28 @@ def conversation_start(
     return conversation
 
 
-def _bot_answer(conversation: Conversation, text: str) -> str:
-    entries = FaqEntry.objects.filter(shop_id=conversation.shop_id, enabled=True).only(
-        "pk", "question", "keywords", "answer"
+def _assistant_reply(conversation: Conversation, message: Message, announced: list[EventDraft]) -> None:
+    """The assistant answers a live buyer message of a bot-served chat (locked): a typed request for a human is a
+    transfer request like the entry's button; otherwise the best FAQ answer, a clarification listing the likeliest
+    questions, or the fallback. Each answer is logged as a ``BotReply`` (the daily figures and knowledge gaps)."""
+    reply = assistant_reply(shop=conversation.shop, text=message.body, conversation_id=conversation.pk)
+    if reply.kind == BotReplyKind.TRANSFER:
+        transfer_request_locked(conversation, source=TransferSource.TYPED, now=message.sent_at, announce=announced)
+    else:
+        message_write(
+            conversation=conversation, sender=Sender.BOT, body=reply.text, sent_at=message.sent_at, events=announced
+        )
+    BotReply.objects.create(
+        shop_id=conversation.shop_id,
+        conversation=conversation,
+        buyer_message=message,
+        kind=reply.kind,
+        faq_entry_id=reply.entry_id,
+        score=reply.score,
+        candidates=reply.candidates,
+        question=message.body[: BotReply._meta.get_field("question").max_length],
+        at=message.sent_at,
     )
-    entry = matcher().best_match(text, entries)
-    return entry.answer if entry is not None else texts.fallback(conversation.shop)
 
 
 @transaction.atomic
@@ -185,8 +212,15 @@ def message_create(
     )
     last = sent_at
     if sender == Sender.BUYER and conversation.status == ConversationStatus.BOT and not history:
-        answer = _bot_answer(conversation, body)
-        message_write(conversation=conversation, sender=Sender.BOT, body=answer, sent_at=sent_at, events=announced)
+        _assistant_reply(conversation, message, announced)
+    elif (
+        sender == Sender.BUYER
+        and conversation.status == ConversationStatus.LEFT_MESSAGE
+        and not history
+        and asks_for_human(body)
+    ):
+        # A left message waits for an agent unanswered; only a request for a human routes it again (silently).
+        transfer_request_locked(conversation, source=TransferSource.TYPED, now=sent_at, announce=announced)
     events_emit(announced)
     if sender == Sender.BUYER and not history:
         auto_replies_send(conversation=conversation, buyer_message=message)
@@ -228,10 +262,11 @@ def conversation_close(
 def _end(conversation: Conversation, *, closed_by: str, now: datetime) -> EventDraft:
     """Mark an open chat (locked) ended in memory; returns its ``conversation.ended``.
 
-    A chat that ends while queued leaves the shop's queue, which every agent of the shop sees: so does its end (the
-    chat, no message body). Any other end is the chat's agent's (and the managers').
+    A chat that ends while queued (or waiting with a left message) leaves the shop's line, which every agent of the
+    shop sees: so does its end (the chat, no message body). Any other end is the chat's agent's (and the managers').
     """
-    audience = Audience.SHOP if conversation.status == ConversationStatus.QUEUED else Audience.AGENT
+    waiting = (ConversationStatus.QUEUED, ConversationStatus.LEFT_MESSAGE)
+    audience = Audience.SHOP if conversation.status in waiting else Audience.AGENT
     conversation.status = ConversationStatus.ENDED
     conversation.ended_at = max(now, conversation.started_at, conversation.last_message_at or conversation.started_at)
     conversation.closed_by = closed_by
@@ -243,11 +278,12 @@ def conversations_close_idle(*, now: datetime | None = None, limit: int | None =
 
     A shop's idle chats end together, in one transaction: each UPDATE and INSERT (the chats, their service events and
     their outbox events, the freed seats) is one statement for the batch, then the shop's queue gets the seats.
+    Chats where the buyer left a message (``left_message``) are never idle: they wait for an agent, however long.
     """
     now = now or timezone.now()
     limit = limit or settings.IDLE_CLOSE_BATCH
     closed = 0
-    open_chats = Conversation.objects.filter(status__in=OPEN_STATUSES)
+    open_chats = Conversation.objects.filter(status__in=OPEN_STATUSES).exclude(status=ConversationStatus.LEFT_MESSAGE)
     shops = Shop.objects.filter(pk__in=open_chats.values("shop_id")).only("pk", "idle_close_minutes")
     for shop in shops:
         closed += _close_idle_of_shop(shop=shop, now=now, limit=limit - closed)
@@ -263,6 +299,7 @@ def _close_idle_of_shop(*, shop: Shop, now: datetime, limit: int) -> int:
     # is skipped, and is looked at again by the next run).
     idle = list(
         Conversation.objects.filter(shop_id=shop.pk, status__in=OPEN_STATUSES)
+        .exclude(status=ConversationStatus.LEFT_MESSAGE)  # a left message waits for an agent, never idle
         .annotate(last_activity=Coalesce("last_message_at", "started_at"))
         .filter(last_activity__lt=now - shop.idle_close_minutes_delta)
         .order_by("last_activity", "pk")

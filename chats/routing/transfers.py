@@ -21,7 +21,7 @@ from events.choices import Audience, EventType
 from events.outbox import EventDraft, events_emit
 
 from .. import texts
-from ..choices import ConversationStatus, EventKind, Sender, TransferOutcome
+from ..choices import ConversationStatus, EventKind, Sender, TransferOutcome, TransferSource
 from ..lifecycle.events import event_build, event_record, events_record
 from ..lifecycle.messages import message_write
 from ..models import Conversation
@@ -36,9 +36,6 @@ from .seats import (
     seat_release,
     shop_has_online_agent,
 )
-
-# Where a transfer-to-human request came from: the entry's button (typed requests will name their own source).
-SOURCE_BUTTON = "button"
 
 
 @dataclass(frozen=True)
@@ -61,25 +58,58 @@ def _say(conversation: Conversation, sender: str, body: str, at: datetime, annou
 
 
 @transaction.atomic
-def transfer_to_human(*, conversation_id: int, actor_id: int | None = None, now: datetime | None = None):
-    """The buyer clicked the transfer-to-human entry of a bot chat.
+def transfer_to_human(
+    *,
+    conversation_id: int,
+    actor_id: int | None = None,
+    now: datetime | None = None,
+    source: str = TransferSource.BUTTON,
+) -> TransferResult:
+    """The buyer clicked the transfer-to-human entry of a bot chat (or typed a request: ``source`` ``typed``).
 
     The conversation row is locked first, so double clicks, retries and concurrent clicks see each other's
     result: one assignment at most, later clicks answer ``already_assigned`` (or the current queue position).
+    The button needs the entry shown; a typed request is taken whether or not it is.
     """
     now = now or timezone.now()
     conversation = _lock(conversation_id)
-    if not conversation.transfer_entry_visible:
+    if source == TransferSource.BUTTON and not conversation.transfer_entry_visible:
         raise Conflict(_("The transfer-to-human entry is not shown for this chat."))
     if conversation.status == ConversationStatus.ENDED:
         raise Conflict(_("This chat has ended."))
+    return transfer_request_locked(conversation, source=source, now=now, actor_id=actor_id)
+
+
+def transfer_request_locked(
+    conversation: Conversation,
+    *,
+    source: str,
+    now: datetime,
+    actor_id: int | None = None,
+    announce: list[EventDraft] | None = None,
+) -> TransferResult:
+    """Answer a transfer-to-human request of an open chat the caller holds locked (in its transaction).
+
+    The same outcomes, messages and queue whatever the source. The outbox events are emitted here, or appended to
+    ``announce`` for the caller to emit after its own (a typed request follows the buyer's message).
+
+    ``failed_offline`` (nobody of the shop online) keeps the chat as ``left_message`` (DESIGN.md "Leave a message"):
+    the assistant invites the buyer to leave a message, and the chat waits in the shop's line from ``now`` (its
+    ``queued_at``) until an agent comes online. A request in a left-message chat is routed like one in a bot chat (an
+    agent may be online by now); without a seat it stays where it is, in line, and the assistant says nothing more: it
+    already invited the message, and any text of it would count as the response to the buyer's left messages.
+    """
     if conversation.status == ConversationStatus.HUMAN:
         return TransferResult(TransferOutcome.ALREADY_ASSIGNED, conversation.agent_id)
     if conversation.status == ConversationStatus.QUEUED:
         return TransferResult(TransferOutcome.QUEUED, queue_position=queue_position(conversation))
+    left_message = conversation.status == ConversationStatus.LEFT_MESSAGE
     shop = conversation.shop
     conversation.transfer_requested_at = conversation.transfer_requested_at or now
-    requested = [_event(conversation, EventKind.TRANSFER_REQUESTED, now, actor_id=actor_id)]
+    conversation.transfer_source = conversation.transfer_source or source
+    requested = [
+        _event(conversation, EventKind.TRANSFER_REQUESTED, now, actor_id=actor_id, detail={"source": str(source)})
+    ]
     seat = seat_find(conversation, now=now)
     if seat is not None:
         conversation_assign(
@@ -88,40 +118,78 @@ def transfer_to_human(*, conversation_id: int, actor_id: int | None = None, now:
             now,
             actor_id=actor_id,
             events=requested,
-            also_save=("transfer_requested_at",),
-            requested_from=SOURCE_BUTTON,
+            also_save=("transfer_requested_at", "transfer_source"),
+            requested_from=str(source),
+            announce=announce,
         )
         return TransferResult(TransferOutcome.ASSIGNED, seat.agent.pk)
+    if left_message:
+        return _left_message_requested_again(conversation, requested, source=source, now=now, announce=announce)
     if not shop_has_online_agent(shop.pk):
+        conversation.status = ConversationStatus.LEFT_MESSAGE
+        conversation.queued_at = now
+        conversation.save(update_fields=["status", "queued_at", "transfer_requested_at", "transfer_source"])
         outcome, text, position = TransferOutcome.FAILED_OFFLINE, texts.offline(shop), None
     elif shop.queue_enabled:
         conversation.status = ConversationStatus.QUEUED
         conversation.queued_at = now
-        conversation.save(update_fields=["status", "queued_at", "transfer_requested_at"])
+        conversation.save(update_fields=["status", "queued_at", "transfer_requested_at", "transfer_source"])
         position = queue_position(conversation)
         outcome, text = TransferOutcome.QUEUED, texts.queued(shop, position)
     else:
         outcome, text, position = TransferOutcome.FAILED_BUSY, texts.busy(shop), None
-    if outcome != TransferOutcome.QUEUED:
-        conversation.save(update_fields=["transfer_requested_at"])
+    if outcome == TransferOutcome.FAILED_BUSY:
+        conversation.save(update_fields=["transfer_requested_at", "transfer_source"])
     kind = EventKind.QUEUED if outcome == TransferOutcome.QUEUED else EventKind.ROUTING_FAILED
     detail = {"position": position} if position else {}
     events_record([*requested, _event(conversation, kind, now, outcome=outcome, detail=detail)])
     payload = conversation_payload(conversation, queue_position=position)
-    announce = [
+    drafts = [
         transfer_requested(
-            conversation, outcome=outcome, source=SOURCE_BUTTON, at=now, data=payload, queue_position=position
+            conversation, outcome=outcome, source=str(source), at=now, data=payload, queue_position=position
         )
     ]
     if outcome == TransferOutcome.QUEUED:
-        announce.append(
+        drafts.append(
             conversation_event(
                 EventType.CONVERSATION_QUEUED, conversation, at=now, audience=Audience.SHOP, data=payload
             )
         )
-    _say(conversation, Sender.BOT, text, now, announce)
-    events_emit(announce)
+    _say(conversation, Sender.BOT, text, now, drafts)
+    if announce is None:
+        events_emit(drafts)
+    else:
+        announce.extend(drafts)
     return TransferResult(outcome, queue_position=position)
+
+
+def _left_message_requested_again(
+    conversation: Conversation,
+    requested: list,
+    *,
+    source: str,
+    now: datetime,
+    announce: list[EventDraft] | None,
+) -> TransferResult:
+    """A request in a left-message chat that found no seat: the chat keeps its place and status, nothing is said.
+
+    ``failed_offline`` while nobody is online; with agents online but full it is in line like a queued chat (its place
+    counts for the queued chats behind it), so the answer is ``queued`` if the shop queues, else ``failed_busy``.
+    """
+    shop = conversation.shop
+    if not shop_has_online_agent(shop.pk):
+        outcome = TransferOutcome.FAILED_OFFLINE
+    else:
+        outcome = TransferOutcome.QUEUED if shop.queue_enabled else TransferOutcome.FAILED_BUSY
+    kind = EventKind.QUEUED if outcome == TransferOutcome.QUEUED else EventKind.ROUTING_FAILED
+    events_record([*requested, _event(conversation, kind, now, outcome=outcome)])
+    payload = conversation_payload(conversation, queue_position=None)
+    drafts = [transfer_requested(conversation, outcome=outcome, source=str(source), at=now, data=payload)]
+    if announce is None:
+        events_emit(drafts)
+    else:
+        announce.extend(drafts)
+    return TransferResult(outcome)
 
 
 @transaction.atomic

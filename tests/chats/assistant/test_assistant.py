@@ -42,9 +42,9 @@ def test_matcher_prefers_more_and_longer_keywords(shop):
 
     short = FaqEntryFactory(shop=shop, question="快递", keywords=["快递"], answer="a")
     longer = FaqEntryFactory(shop=shop, question="快递单号查询", keywords=["快递", "单号"], answer="b")
-    assert KeywordMatcher().best_match("我的快递单号是多少", [short, longer]) == longer
-    assert KeywordMatcher().best_match("快递", [short, longer]) == short
-    assert KeywordMatcher().best_match("hello", [short, longer]) is None
+    assert [m.entry_id for m in KeywordMatcher().rank(shop.pk, "我的快递单号是多少")] == [longer.pk, short.pk]
+    assert KeywordMatcher().rank(shop.pk, "快递")[0].entry_id == short.pk
+    assert KeywordMatcher().rank(shop.pk, "hello") == []
 
 
 # --- Message pipeline ---------------------------------------------------------------------------------------------
