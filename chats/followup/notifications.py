@@ -1,4 +1,4 @@
-"""Notifications (reminders) for agents: reading them, and the missed follow-up sweep.
+"""Notifications (reminders) for agents: reading them, the missed follow-up sweep, and the left messages assigned.
 
 Every notification created emits ``notification.created`` (the notification as ``GET /notifications/`` renders it,
 its text in the active language), seen by its recipient, in the transaction that stores it: ``notifications_store``
@@ -20,7 +20,7 @@ from events.outbox import EventDraft, events_emit
 from shops.models import Shop
 
 from ..choices import ConversationStatus, NotificationKind
-from ..models import Notification, Turn
+from ..models import Conversation, Notification, Turn
 from ..payloads import notification_payload
 
 MAX_STORE_ATTEMPTS = 3
@@ -31,16 +31,17 @@ def notifications_store(
     *,
     payload_of: Callable[[Notification], dict],
     already_stored: Callable[[list[Notification]], set] | None = None,
+    announce: list[EventDraft] | None = None,
 ) -> list[Notification]:
     """Store ``notifications`` in one INSERT and their ``notification.created`` in another (call inside the caller's
     transaction); returns those stored.
 
     ``already_stored`` (the missed follow-up sweep) names the rows a concurrent run stored first, by their unique
     key: when the INSERT meets one, it is taken back (a savepoint), those rows are dropped and the rest go in again.
-    Without it a clash raises.
+    Without it a clash raises. With ``announce`` the events are appended to it for the caller to emit with its own.
     """
     stored = _insert(notifications, already_stored)
-    events_emit(
+    drafts = [
         EventDraft(
             type=EventType.NOTIFICATION_CREATED,
             shop_id=n.shop_id,
@@ -51,7 +52,47 @@ def notifications_store(
             at=n.created_at,
         )
         for n in stored
+    ]
+    if announce is None:
+        events_emit(drafts)
+    else:
+        announce.extend(drafts)
+    return stored
+
+
+def left_message_notify(
+    *,
+    conversation: Conversation,
+    agent_id: int,
+    left_at: datetime | None,
+    now: datetime,
+    announce: list[EventDraft] | None = None,
+) -> Notification | None:
+    """Tell the agent a chat where the buyer left a message (留言) is now theirs, so it is answered; once per chat.
+
+    Called by the assignment, in its transaction, with the chat locked: so no concurrent assignment of the same chat
+    can race it, and a chat is assigned out of ``left_message`` once (it never goes back). ``left_at``, the chat's
+    ``queued_at`` (its place in line: when the buyer was invited to leave a message), is kept as ``turn_started_at``,
+    which the notification's text shows ("waiting for an answer since ...").
+    """
+    if Notification.objects.filter(kind=NotificationKind.LEFT_MESSAGE, conversation_id=conversation.pk).exists():
+        return None
+    since = left_at or now
+    notification = Notification(
+        shop_id=conversation.shop_id,
+        recipient_id=agent_id,
+        kind=NotificationKind.LEFT_MESSAGE,
+        conversation_id=conversation.pk,
+        turn_started_at=since,
+        due_at=now,
+        created_at=now,
     )
+    tz = conversation.shop.tzinfo
+
+    def payload(stored: Notification) -> dict:
+        return notification_payload(stored, task_content=None, tz=tz)
+
+    (stored,) = notifications_store([notification], payload_of=payload, announce=announce)
     return stored
 
 

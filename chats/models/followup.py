@@ -105,10 +105,11 @@ class NotificationQuerySet(ShopScopedQuerySet):
 
 
 class Notification(models.Model):
-    """A reminder for one agent: a follow-up task fell due, or a buyer turn went unanswered too long.
+    """A reminder for one agent: a follow-up task fell due, a buyer turn went unanswered too long, or a chat where the
+    buyer left a message (留言) was assigned to it.
 
-    Each is created once: per (task, due time) and per buyer turn (conversation, turn start), by unique constraints,
-    so beat jobs on two workers or run twice never duplicate one.
+    Each is created once: per (task, due time), per buyer turn (conversation, turn start) and per left-message chat,
+    by unique constraints, so beat jobs on two workers or run twice never duplicate one.
     """
 
     tenancy_path = "shop"
@@ -159,7 +160,8 @@ class Notification(models.Model):
                 | (
                     Q(kind=NotificationKind.MISSED_FOLLOWUP)
                     & Q(conversation__isnull=False, turn_started_at__isnull=False)
-                ),
+                )
+                | (Q(kind=NotificationKind.LEFT_MESSAGE) & Q(conversation__isnull=False)),
                 name="notification_kind_has_subject",
             ),
             models.UniqueConstraint(
@@ -169,6 +171,11 @@ class Notification(models.Model):
                 fields=["conversation", "turn_started_at"],
                 condition=Q(kind=NotificationKind.MISSED_FOLLOWUP),
                 name="notification_turn_once",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(kind=NotificationKind.LEFT_MESSAGE),
+                name="notification_left_message_once",
             ),
         ]
         indexes = [models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox")]

@@ -30,6 +30,7 @@ PRESENCE_SWEEP_BATCH = 100  # agents set offline per transaction (their rows sta
 
 
 def _offer_queue(agent: Agent) -> None:
+    """An online agent's room goes to the shop's line: queued chats and left messages, oldest first (``.queue``)."""
     if agent.status == AgentStatus.ONLINE:
         queue_drain(shop_id=agent.shop_id)
 
@@ -49,8 +50,9 @@ def agent_update(*, agent: Agent, password: str | None = None, routing_groups=No
 def agent_set_status(*, agent: Agent, status: str, actor_id: int | None = None) -> Agent:
     """Change an agent's status; a repeated status changes nothing (not even ``status_changed_at``).
 
-    An agent coming online takes the oldest queued chats it has room for. Chats it already serves stay with it
-    whatever its status (busy and away agents get no new chats; auto-replies tell buyers).
+    An agent coming online takes the oldest waiting chats it has room for, in one line by ``queued_at``: queued ones
+    and those where a buyer left a message while nobody was online (each with a notification). Chats it already serves
+    stay with it whatever its status (busy and away agents get no new chats; auto-replies tell buyers).
     """
     now = timezone.now()
     agent, previous = agent_services.agent_status_change(agent=agent, status=status, now=now)

@@ -27,6 +27,7 @@ from events.outbox import EventDraft, events_emit
 
 from .. import texts
 from ..choices import ConversationStatus, EventKind, Sender, TransferOutcome
+from ..followup.notifications import left_message_notify
 from ..lifecycle.events import event_build, events_record
 from ..lifecycle.messages import message_write
 from ..models import Conversation, ServiceEvent
@@ -200,13 +201,20 @@ def conversation_assign(
 
     ``requested_from``: the assignment answers the buyer's transfer-to-human request from this source, whose
     ``transfer.requested`` goes first. The outbox events go in one INSERT, or onto ``announce`` for the caller to emit
-    with others.
+    with others. A chat where the buyer left a message (``left_message``) becomes a human chat like a queued one, and
+    its agent gets a ``left_message`` notification (after the assignment's events) so the message is not forgotten.
     """
+    left_message, left_at = conversation.status == ConversationStatus.LEFT_MESSAGE, conversation.queued_at
     conversation.status = ConversationStatus.HUMAN
     conversation.agent_id = seat.agent.pk
     conversation.group_id = seat.group_id
     conversation.queued_at = None
     conversation.assigned_at = conversation.assigned_at or now
+    if left_message:
+        # The announcement below is the chat's last message: a message left hours ago must not make the idle sweep end
+        # the chat its agent has just been given.
+        conversation.last_message_at = max(conversation.last_message_at or now, now)
+        also_save = (*also_save, "last_message_at")
     conversation.save(update_fields=["status", "agent", "group", "queued_at", "assigned_at", *also_save])
     assigned = event_build(
         shop_id=conversation.shop_id,
@@ -234,6 +242,10 @@ def conversation_assign(
         sent_at=now,
         events=drafts,
     )
+    if left_message:
+        left_message_notify(
+            conversation=conversation, agent_id=seat.agent.pk, left_at=left_at, now=now, announce=drafts
+        )
     if announce is None:
         events_emit(drafts)
     else:

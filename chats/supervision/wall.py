@@ -9,6 +9,9 @@
   since when, how long, the chat's agent or the queue. Past ``AT_RISK_SECONDS`` a wait is *at risk* (about to miss the
   3-minute rule), past ``RESPONSE_WITHIN_SECONDS`` it is *missed* (exactly 180 s is still in time, as in the rate);
 - **queue**: the shop's queued chats, how many and the oldest wait (since ``queued_at``);
+- **left_messages**: the chats where a buyer left a message while nobody was online (``left_message``), how many and
+  the oldest (since ``queued_at``); they wait in the same line as the queue, served first when agents come online, and
+  are not in *waiting* (they wait for an agent to come online, not for an answer in a live chat);
 - **today**: the shop-local day's provisional 3-minute rate and average first response time, from the stored turns,
   to the definitions of ``evaluations.metrics.rollup`` (DESIGN.md): first turns that started in ``[09:00, 21:00)``
   local time, answered within 180 s; the average over answered first turns of the day. *Provisional*: a first turn
@@ -35,6 +38,7 @@ from shops.selectors import local_day_start
 from ..choices import ConversationStatus
 from ..lifecycle.conversations import OPEN_STATUSES
 from ..models import Conversation, Turn
+from ..routing.queue import WAITING_STATUSES
 from ..sql import as_aware_datetime, fetch_dicts
 from ..turns.sql import seconds_between_sql
 
@@ -143,11 +147,17 @@ def _waiting_counts(shop: Shop, now: datetime, params: list) -> str:
 
 
 def _queue(shop: Shop, now: datetime, params: list) -> str:
-    oldest_wait = seconds_between_sql(_moment(now, params), "MIN(c.queued_at)")
+    """The shop's line in one scan: the queued chats and, beside them, the left messages."""
+    queued, left = (f"c.status = '{status}'" for status in (ConversationStatus.QUEUED, ConversationStatus.LEFT_MESSAGE))
+    oldest = f"MIN(CASE WHEN {queued} THEN c.queued_at END)"
+    oldest_wait = seconds_between_sql(_moment(now, params), oldest)
     params.append(shop.pk)
-    return f"""SELECT COUNT(*) AS queued, MIN(c.queued_at) AS oldest_queued_at, {oldest_wait} AS oldest_wait_seconds
+    return f"""SELECT COALESCE(SUM(CASE WHEN {queued} THEN 1 ELSE 0 END), 0) AS queued,
+        {oldest} AS oldest_queued_at, {oldest_wait} AS oldest_wait_seconds,
+        COALESCE(SUM(CASE WHEN {left} THEN 1 ELSE 0 END), 0) AS left_messages,
+        MIN(CASE WHEN {left} THEN c.queued_at END) AS oldest_left_at
     FROM {_table(Conversation)} c
-    WHERE c.shop_id = %s AND c.status = '{ConversationStatus.QUEUED}'"""  # noqa: S608 -- as above
+    WHERE c.shop_id = %s AND c.status IN ({_words(WAITING_STATUSES)})"""  # noqa: S608 -- as above
 
 
 def _seats(shop: Shop, params: list) -> str:
@@ -211,6 +221,7 @@ def _figures(shop: Shop, now: datetime) -> dict:
             "oldest_since": as_aware_datetime(row["oldest_queued_at"]),
             "oldest_wait_seconds": row["oldest_wait_seconds"],
         },
+        "left_messages": {"count": row["left_messages"], "oldest_since": as_aware_datetime(row["oldest_left_at"])},
         "seats": {
             "agents": row["agents"],
             "online": row["online"],

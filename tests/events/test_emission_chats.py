@@ -217,7 +217,13 @@ def test_transfer_to_human_that_fails_emits_the_request_and_the_assistants_text(
     [_greeting, said] = messages_of(bot_chat)
     assert types(events) == [EventType.TRANSFER_REQUESTED, EventType.MESSAGE_CREATED]
     assert who(events[0]) == (shop.pk, bot_chat.pk, None, None, Audience.AGENT)
-    assert events[0].data == {**chat(bot_chat, transfer_requested_at=LATER), "outcome": outcome, "source": "button"}
+    # Failed offline, the chat waits as a left message (its place in line from the request); failed busy, a bot chat.
+    waiting = {"status": "left_message", "queued_at": LATER} if outcome == "failed_offline" else {}
+    assert events[0].data == {
+        **chat(bot_chat, transfer_requested_at=LATER, **waiting),
+        "outcome": outcome,
+        "source": "button",
+    }
     assert events[1].data == message(said, sender="bot", body=text, sent_at=LATER)
 
 

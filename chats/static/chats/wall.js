@@ -120,6 +120,11 @@
       : s.no_responses;
 
     byId("wall-queue-length").textContent = String(this.state.queue.length);
+    // Left messages (no agent was online) wait in the same line, beside the queue.
+    const left = byId("wall-left-messages");
+    const leftCount = this.state.left_messages ? this.state.left_messages.count : 0;
+    left.textContent = format(left.dataset.template, { count: leftCount });
+    left.dataset.count = String(leftCount);
     const seats = this.state.seats;
     const online = byId("wall-online");
     online.textContent = String(seats.online);
