@@ -116,7 +116,7 @@ def build(shop_count: int, conversations: int, per_chat: int, seed: int = 7) -> 
     conversation_columns = [
         "id", "shop_id", "buyer_id", "entry_point", "entry_ref", "status", "agent_id", "group_id", "phase",
         "started_at", "ended_at", "transfer_entry_visible", "buyer_exposed", "transfer_requested_at",
-        "assigned_at", "last_message_at", "closed_by",
+        "transfer_source", "assigned_at", "last_message_at", "closed_by",
     ]  # fmt: skip
     message_columns = ["conversation_id", "sender", "agent_id", "body", "sent_at", "is_auto_reply", "flags"]
     invite_columns = ["id", "conversation_id", "channel", "status", "agent_id", "sent_at", "expires_at", "answered_at"]
@@ -163,7 +163,7 @@ def build(shop_count: int, conversations: int, per_chat: int, seed: int = 7) -> 
             conversation_rows.append(
                 (conversation_id, shop.pk, rng.choice(buyers).pk, "shop", "", "ended", agent_id, None, phase, start,
                  ended, visible, exposed, start + timedelta(seconds=30) if visible and human else None,
-                 start + timedelta(seconds=31) if human else None, at, "idle")
+                 "button" if visible and human else "", start + timedelta(seconds=31) if human else None, at, "idle")
             )  # fmt: skip
             for sender, agent, sent_at, auto in messages:
                 message_rows.append((conversation_id, sender, agent, "…", sent_at, auto, "[]"))

@@ -109,6 +109,30 @@ PERCENT_METRICS = {"response_rate_3m", "satisfaction_rate", "fcr_3d", "resolutio
 SECONDS_METRICS = {"avg_response_seconds", "avg_first_response_seconds"}
 
 
+def _count_display(value: int) -> str:
+    return f"{value:,}"
+
+
+def _assistant_cards(row: DailyMetric) -> list[dict]:
+    """The service assistant's figures of a shop row: bot-served chats and how many the bot resolved, its fallbacks
+    and clarifications among its replies, and the requests for a human the buyers typed."""
+    return [
+        {"label": _("Bot-served chats"), "value": _count_display(row.bot_conversations), "detail": ""},
+        {
+            "label": _("Bot resolution rate"),
+            "value": _percent(row.bot_resolution_rate),
+            "detail": f"{row.bot_resolved}/{row.bot_conversations}",
+        },
+        {
+            "label": _("Fallback rate"),
+            "value": _percent(row.fallback_rate),
+            "detail": f"{row.bot_fallbacks}/{row.bot_replies}",
+        },
+        {"label": _("Clarifications"), "value": _count_display(row.bot_clarifications), "detail": ""},
+        {"label": _("Typed transfer requests"), "value": _count_display(row.transfer_requests_typed), "detail": ""},
+    ]
+
+
 def _display(metric: str, value):
     if metric in PERCENT_METRICS:
         return _percent(value)
@@ -232,7 +256,8 @@ class DailyMetricAdmin(ReadOnlyModelAdmin):
         return TemplateResponse(request, "admin/evaluations/dailymetric/dashboard_pick.html", context)
 
     def dashboard_view(self, request, shop_id: int):
-        """30-day trends of the shop rows (3-minute rate, satisfaction, FCR, volume), peers, badge and stars."""
+        """30-day trends of the shop rows (3-minute rate, satisfaction, FCR, volume), peers, badge and stars, and the
+        day's service-assistant figures."""
         if not self.has_view_permission(request):
             raise Http404
         shop = get_object_or_404(Shop.objects.for_caller(caller_for(request.user)), pk=shop_id)
@@ -258,9 +283,11 @@ class DailyMetricAdmin(ReadOnlyModelAdmin):
                 return [(day, getattr(by_day[day], metric) if day in by_day else None) for day in days]
 
             peers = shop_peers_get(shop=shop, day=end)
+            row = by_day.get(end)
             context.update(
                 start=start,
-                row=by_day.get(end),
+                row=row,
+                assistant=_assistant_cards(row) if row is not None else [],
                 charts=[
                     line_chart(series("response_rate_3m"), title=str(_("3-minute response rate")), percent=True),
                     line_chart(series("satisfaction_rate"), title=str(_("Satisfaction rate")), percent=True),

@@ -9,10 +9,11 @@ statement (:func:`daily_metric_statements`) gives every row of D for every chose
 ``b`` holds each shop's bounds (computed in Python, per zone), and each part reads the hull of those days for the
 chosen shops (constants the planner can estimate) joined to ``b`` for the exact bounds. The parts: the conversations
 of D (0/1 facts), the turns of D (the stored ``chats.Turn`` rows, which the writers of messages keep equal to
-``chats.turns``; an index range rather than every conversation's message stream) and the ratings of D, summed per
-shop, agent, group, phase and served-by (``fine``) and then per scope (``sc``: one branch per scope, so each row key
-comes from one branch); the shop rows join their after-sales seekers and events and their 30-day volume, and every
-row joins the sums of its stored rows of D-6..D-1 (``k``). Every rate, badge, star and flag is derived in SQL. The
+``chats.turns``; an index range rather than every conversation's message stream), the assistant's replies of D
+(``chats.BotReply``, an index range of each shop's) and the ratings of D, summed per shop, agent, group, phase and
+served-by (``fine``) and then per scope (``sc``: one branch per scope, so each row key comes from one branch); the
+shop rows join their after-sales seekers and events and their 30-day volume, and every row joins the sums of its
+stored rows of D-6..D-1 (``k``). Every rate, badge, star and flag is derived in SQL. The
 service writes it with ``INSERT ... SELECT ... ON CONFLICT``: no row passes through Python.
 
 Definitions, to the letter of DESIGN.md, and the choices it leaves open:
@@ -51,7 +52,20 @@ Definitions, to the letter of DESIGN.md, and the choices it leaves open:
   shown (which implies the bot served them first) and those of them with a transfer request (a chat counts once,
   however often the buyer clicked). Kept also for unexposed buyers: ``transfer_requests_unexposed /
   bot_conversations_unexposed`` over bot-served conversations (the assistant wrote in them) of buyers outside the
-  exposure bucket, so the two groups can be compared.
+  exposure bucket, so the two groups can be compared. A typed request (the buyer wrote that they want a human, e.g.
+  转人工) sets ``transfer_requested_at`` as a click does, so every count of requests above holds both sources;
+  ``transfer_requests_typed`` counts the conversations of D whose first request was typed (``transfer_source``).
+- **Bot-served conversations** = ``bot_conversations``: the conversations of D in which the assistant wrote (a
+  message sent by the bot: its greeting, so every chat that started with the assistant on, an answer, a
+  clarification or a fallback), whoever served them later, all buyers (exposed or not). **Bot resolution rate** =
+  ``bot_resolved / bot_conversations``: those of them that have ended (``ended_at`` set, by the time of the run)
+  without any transfer request (``transfer_requested_at`` null, whatever its source); a chat still open counts as
+  not resolved so far (the day is recomputed as usual).
+- **Assistant replies** = ``bot_replies``: the ``chats.BotReply`` rows (one per live buyer message the assistant
+  answered) whose buyer message was sent on the shop-local day D (``at``), whatever day their conversation started,
+  so a chat that crosses midnight gives its later replies to D+1 (like turns). ``bot_fallbacks`` and
+  ``bot_clarifications`` are those of kind ``fallback`` and ``clarification``; **fallback rate** =
+  ``bot_fallbacks / bot_replies``.
 - **Reception volume** (shop rows) = conversations started in the 30 local days before D (D excluded) / 30, the
   same figure as ``chats.lifecycle.conversations.shop_daily_reception_volume``; ``reception_tier`` by
   ``RECEPTION_TIER_FLOORS`` (the floor included). The count is the sum of the stored shop rows of those days when
@@ -62,11 +76,14 @@ Definitions, to the letter of DESIGN.md, and the choices it leaves open:
   rates both reach, else 3; an undefined rate (no data) reaches nothing.
 - **final** = ``satisfaction_final and fcr_final``.
 - **Served by**: ``human`` for a conversation that reached a human agent (``assigned_at`` set), else ``bot`` (served
-  by the assistant alone, or by nobody); turns and ratings follow their conversation.
+  by the assistant alone, or by nobody); turns, assistant replies and ratings follow their conversation.
 - **Per agent, group and phase**: conversation-based figures go to the conversation's agent (who has or last had the
   chat), group and phase (fixed at its start by the 21-day rule, ``shops.selectors.buyer_service_phase``). Turns
   go to the agent who answered them (a turn answered by the bot belongs to no agent; an unanswered turn to the
   conversation's agent), and to the conversation's group and phase. Ratings go to the rated conversation's.
+  Assistant replies go to no agent (like the turns the bot answered: there are no agent rows of them) and to their
+  conversation's group, phase and served-by; bot-served conversations, bot resolutions and typed transfer requests
+  are conversation facts and follow the conversation, its agent included (a bot chat that reached a human).
 """
 
 from __future__ import annotations
@@ -81,8 +98,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from chats.choices import Sender
-from chats.models import Conversation, Message, Turn
+from chats.choices import BotReplyKind, Sender, TransferSource
+from chats.models import BotReply, Conversation, Message, Turn
 from chats.sql import fetch_dicts, in_list_sql
 from shops.choices import AfterSalesEventKind, ServicePhase
 from shops.models import AfterSalesEvent, Shop
@@ -163,8 +180,11 @@ CONVERSATION_MEASURES = {
     "fcr_open": "fcr_service * fcr_window_open",
     "transfer_entry_shown": "entry_shown",
     "transfer_requests": "entry_requested",
-    "bot_conversations_unexposed": "unexposed_bot",
-    "transfer_requests_unexposed": "unexposed_bot * requested",
+    "bot_conversations_unexposed": "unexposed * bot_served",
+    "transfer_requests_unexposed": "unexposed * bot_served * requested",
+    "transfer_requests_typed": "typed",
+    "bot_conversations": "bot_served",
+    "bot_resolved": "bot_served * (1 - is_open) * (1 - requested)",
 }
 FIRST_TURN_MEASURES = {
     "first_turns_in_hours": "1",
@@ -177,8 +197,13 @@ TURN_MEASURES = {
     "first_response_seconds_total": "CASE WHEN turn_no = 1 THEN response_seconds END",
     "unanswered_turns": "CASE WHEN response_seconds IS NULL THEN 1 ELSE 0 END",
 }
+BOT_REPLY_MEASURES = {
+    "bot_replies": "1",
+    "bot_fallbacks": f"CASE WHEN kind = '{BotReplyKind.FALLBACK}' THEN 1 ELSE 0 END",
+    "bot_clarifications": f"CASE WHEN kind = '{BotReplyKind.CLARIFICATION}' THEN 1 ELSE 0 END",
+}
 RATING_MEASURES = {"ratings": "1", "satisfied_ratings": "satisfied"}
-MEASURE_GROUPS = (CONVERSATION_MEASURES, FIRST_TURN_MEASURES, TURN_MEASURES, RATING_MEASURES)
+MEASURE_GROUPS = (CONVERSATION_MEASURES, FIRST_TURN_MEASURES, TURN_MEASURES, BOT_REPLY_MEASURES, RATING_MEASURES)
 COUNTS = tuple(name for group in MEASURE_GROUPS for name in group)
 # Shop rows only: after-sales seekers and events of D, and the conversations of the 30 days before it (the parts
 # they come from).
@@ -265,8 +290,10 @@ def _conversations_of_day(chosen: Chosen, now: datetime, params: list) -> str:
            CASE WHEN c.transfer_entry_visible THEN 1 ELSE 0 END AS entry_shown,
            CASE WHEN c.transfer_entry_visible AND c.transfer_requested_at IS NOT NULL THEN 1 ELSE 0 END
                AS entry_requested,
-           CASE WHEN c.buyer_exposed THEN 0 ELSE CASE WHEN {bot_served} THEN 1 ELSE 0 END END AS unexposed_bot,
-           CASE WHEN c.transfer_requested_at IS NOT NULL THEN 1 ELSE 0 END AS requested
+           CASE WHEN {bot_served} THEN 1 ELSE 0 END AS bot_served,
+           CASE WHEN c.buyer_exposed THEN 0 ELSE 1 END AS unexposed,
+           CASE WHEN c.transfer_requested_at IS NOT NULL THEN 1 ELSE 0 END AS requested,
+           CASE WHEN c.transfer_source = '{TransferSource.TYPED}' THEN 1 ELSE 0 END AS typed
     FROM {_table(Conversation)} c JOIN b ON b.shop_id = c.shop_id AND c.started_at >= b.lo AND c.started_at < b.hi
     WHERE {chosen.where("c.shop_id", "c.started_at", params)}"""
 
@@ -309,6 +336,22 @@ def _turns_of_day(chosen: Chosen, params: list) -> str:
         WHERE {chosen.where("t.shop_id", "t.started_at", params)}{fence}
     ) t JOIN b ON b.shop_id = t.shop_id AND t.started_at >= b.lo AND t.started_at < b.hi
         AND t.chat_started_at >= b.lookback AND (t.ended_at IS NULL OR t.ended_at >= b.lo)
+    ) d GROUP BY {keys}"""
+
+
+def _bot_replies_of_day(chosen: Chosen, params: list) -> str:
+    """``br``: the assistant's replies of D (their buyer message sent on D) summed per their conversation's group,
+    phase and served-by; they belong to no agent. An index range of each shop's replies (``bot_reply_shop_at``), and
+    the conversation by its primary key."""
+    keys = "shop_id, group_id, phase, served_by"
+    sums = ", ".join(f"{_sum(name, expr)} AS {name}" for name, expr in BOT_REPLY_MEASURES.items())
+    return f"""
+    SELECT {keys}, {sums} FROM (
+    SELECT r.shop_id, r.kind, c.group_id, c.phase,
+           CASE WHEN c.assigned_at IS NULL THEN '{ServedBy.BOT}' ELSE '{ServedBy.HUMAN}' END AS served_by
+    FROM {_table(BotReply)} r JOIN b ON b.shop_id = r.shop_id AND r.at >= b.lo AND r.at < b.hi
+    JOIN {_table(Conversation)} c ON c.id = r.conversation_id
+    WHERE {chosen.where("r.shop_id", "r.at", params)}
     ) d GROUP BY {keys}"""
 
 
@@ -446,14 +489,16 @@ def _scopes() -> str:
 
 
 def _fine() -> str:
-    """Every conversation, first turn in hours, turn and rating of D as one row of its measures, summed per shop,
-    agent, group, phase and served-by (the finest key of every scope). Turns count for the agent who answered them
-    (an unanswered turn for the chat's agent); everything else for the conversation's agent."""
+    """Every conversation, first turn in hours, turn, assistant reply and rating of D as one row of its measures,
+    summed per shop, agent, group, phase and served-by (the finest key of every scope). Turns count for the agent who
+    answered them (an unanswered turn for the chat's agent), assistant replies for no agent; everything else for the
+    conversation's agent."""
     dimensions = "shop_id, agent_id, group_id, phase, served_by"
     sources = [
         ("conv", "agent_id", "", CONVERSATION_MEASURES),
         ("dt", "agent_id", "WHERE first_turns_in_hours > 0", {name: name for name in FIRST_TURN_MEASURES}),
         ("dt", "turn_agent_id", "", {name: name for name in TURN_MEASURES}),
+        ("br", "CAST(NULL AS BIGINT)", "", {name: name for name in BOT_REPLY_MEASURES}),
         ("r", "agent_id", "", RATING_MEASURES),
     ]
     rows = "\n    UNION ALL\n    ".join(
@@ -604,6 +649,8 @@ def _select(day: date, now: datetime, params: list) -> tuple[str, list[str]]:
         (f"CASE WHEN k.fcr_services > 0 THEN 1 - {_double('k.fcr_repeated')} / k.fcr_services END", "fcr_3d"),
         (_rate_sql("k.transfer_requests", "k.transfer_entry_shown"), "transfer_rate"),
         (_rate_sql("k.transfer_requests_unexposed", "k.bot_conversations_unexposed"), "transfer_rate_unexposed"),
+        (_rate_sql("k.bot_resolved", "k.bot_conversations"), "bot_resolution_rate"),
+        (_rate_sql("k.bot_fallbacks", "k.bot_replies"), "fallback_rate"),
         *((pooled[name], f"{name}_7d") for name in POOLED_COUNTS),
         (rate_7d, "response_rate_3m_7d"),
         (satisfaction_7d, "satisfaction_rate_7d"),
@@ -665,6 +712,7 @@ def _statement(day: date, shops: list[tuple[int, str]], now: datetime) -> Statem
     ctes.append(f"conv AS {materialized}({_conversations_of_day(chosen, now, params)}\n)")
     ctes.append(f"cs AS ({_chats_with_turns(chosen, params)}\n)")
     ctes.append(f"dt AS {materialized}({_turns_of_day(chosen, params)}\n)")
+    ctes.append(f"br AS ({_bot_replies_of_day(chosen, params)}\n)")
     ctes += [f"r AS ({_ratings_of_day(chosen, params)}\n)", f"fine AS ({_fine()}\n)"]
     ctes.append(f"seek AS ({_resolution_seekers(chosen, params)}\n)")
     ctes.append(f"ev AS ({_after_sales_events(chosen, params)}\n)")
