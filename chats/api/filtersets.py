@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 
@@ -10,7 +11,8 @@ from backoffice.callers import caller_for
 from backoffice.tenancy import NOBODY
 from shops.models import Shop
 
-from ..models import Conversation, Export, FaqEntry, FollowUpTask, Message, Notification
+from ..assistant.faq import text_list_search
+from ..models import Conversation, Export, FaqEntry, FollowUpTask, Message, Notification, SynonymGroup
 from ..supervision.monitoring import MonitoringFilters, monitoring_conversation_filter, monitoring_filters_build
 
 
@@ -33,11 +35,27 @@ class MessageFilter(ScopedFilterSet):
 
 
 class FaqEntryFilter(ScopedFilterSet):
-    q = filters.CharFilter(field_name="question", lookup_expr="icontains")
+    q = filters.CharFilter(
+        method="filter_q", label=gettext_lazy("Question or similar question contains (case-insensitive).")
+    )
 
     class Meta:
         model = FaqEntry
         fields = ["shop", "enabled"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(question__icontains=value) | text_list_search("similar_questions", value))
+
+
+class SynonymGroupFilter(ScopedFilterSet):
+    q = filters.CharFilter(method="filter_q", label=gettext_lazy("A word of the group contains (case-insensitive)."))
+
+    class Meta:
+        model = SynonymGroup
+        fields = ["shop"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(text_list_search("words", value))
 
 
 class FollowUpTaskFilter(ScopedFilterSet):

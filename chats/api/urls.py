@@ -2,10 +2,13 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .views import assistant
 
 router = SimpleRouter()
 router.register("conversations", views.ConversationViewSet, basename="conversation")
 router.register("faq-entries", views.FaqEntryViewSet, basename="faq-entry")
+router.register("synonym-groups", assistant.SynonymGroupViewSet, basename="synonym-group")
+router.register("assistant/gaps", assistant.KnowledgeGapViewSet, basename="assistant-gaps")
 router.register("tasks", views.FollowUpTaskViewSet, basename="task")
 router.register("notifications", views.NotificationViewSet, basename="notification")
 router.register("monitoring/conversations", views.MonitoringConversationViewSet, basename="monitoring-conversation")
@@ -18,5 +21,10 @@ urlpatterns = [
         "conversations/<int:conversation_pk>/messages/",
         views.MessageViewSet.as_view({"get": "list", "post": "create"}),
         name="conversation-messages",
+    ),
+    path(
+        "conversations/<int:conversation_pk>/suggestions/",
+        assistant.ConversationSuggestionsViewSet.as_view({"get": "retrieve"}),
+        name="conversation-suggestions",
     ),
 ]

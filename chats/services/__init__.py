@@ -1,7 +1,14 @@
 """Chat services, re-exported from their feature packages (``lifecycle``, ``routing``, ``assistant``, ``followup``,
 ``supervision``, ``turns``) so that ``from chats.services import ...`` keeps working."""
 
-from ..assistant.faq import faq_entry_create, faq_entry_delete, faq_entry_update
+from ..assistant.faq import (
+    faq_entry_create,
+    faq_entry_delete,
+    faq_entry_update,
+    synonym_group_create,
+    synonym_group_delete,
+    synonym_group_update,
+)
 from ..followup.auto_replies import auto_replies_on_status_change, auto_replies_send
 from ..followup.notifications import missed_followups_notify, notification_mark_read
 from ..followup.tasks import (
@@ -60,6 +67,9 @@ __all__ = [
     "routing_group_create",
     "routing_group_delete",
     "routing_group_update",
+    "synonym_group_create",
+    "synonym_group_delete",
+    "synonym_group_update",
     "task_cancel",
     "task_check",
     "task_complete",
