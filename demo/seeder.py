@@ -50,6 +50,9 @@ DAYS = 30
 BATCH_SIZE = 1000
 
 
+BOT_REPLIES_PER_SHOP = 300
+
+
 def _bulk(model, rows: list) -> list:
     return model.objects.bulk_create(rows, batch_size=BATCH_SIZE)
 
@@ -84,7 +87,7 @@ class DemoSeeder:
         self.latest_order: dict[tuple[int, int], Order] = {}
         self.ordered: set[tuple[int, int]] = set()
 
-    STAGES = 14
+    STAGES = 15
 
     def _done(self, stage: str, **counts: int) -> None:
         self.stage += 1
@@ -104,12 +107,47 @@ class DemoSeeder:
         self._create_after_sales_events()
         conversations, scripts = self._create_conversations()
         self._create_messages(conversations, scripts)
+        self._create_bot_replies()
         self._done("ratings", **seed_ratings(rng=self.rng, now=self.now, conversations=conversations))
         self._done("workbench", **seed_workbench(rng=self.rng, now=self.now, shops=self.shops, staff=self.staff))
         updated = agent_recount_active_chats(shop_ids=[shop.pk for shop in self.shops.values()])
         self._done("agent counters", agents=updated)
         self._done("daily metrics", metric_rows=self._rollup_metrics())
         return self.counts
+
+    def _create_bot_replies(self) -> None:
+        """How the assistant answered the buyer messages of the chats it served alone (the seeded bodies ranked by the
+        real matcher): the daily assistant figures and the knowledge gaps have data at once."""
+        from chats.assistant.bot import assistant_reply
+        from chats.models import BotReply
+
+        rows = []
+        for shop in self.shops.values():
+            if not shop.bot_enabled:
+                continue
+            messages = Message.objects.filter(
+                conversation__shop=shop, conversation__assigned_at__isnull=True, sender="buyer"
+            ).select_related("conversation")
+            for message in messages.order_by("sent_at", "pk")[:BOT_REPLIES_PER_SHOP]:
+                reply = assistant_reply(shop=shop, text=message.body)
+                rows.append(
+                    BotReply(
+                        shop=shop,
+                        conversation=message.conversation,
+                        buyer_message=message,
+                        kind=reply.kind,
+                        faq_entry_id=reply.entry_id,
+                        score=reply.score,
+                        candidates=reply.candidates,
+                        question=message.body[:500],
+                        at=message.sent_at,
+                    )
+                )
+        _bulk(BotReply, rows)
+        kinds = defaultdict(int)
+        for row in rows:
+            kinds[row.kind] += 1
+        self._done("assistant replies", replies=len(rows), **kinds)
 
     def _rollup_metrics(self) -> int:
         """The service-diagnosis rows of the demo's 30 days, so the metrics API and dashboard have data at once."""

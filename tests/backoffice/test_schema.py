@@ -54,7 +54,7 @@ def test_schema_lists_the_outcome_words(schema):
     outcomes = schema["components"]["schemas"]["OutcomeEnum"]["enum"]
     assert outcomes == ["assigned", "queued", "failed_offline", "failed_busy", "already_assigned"]
     statuses = schema["components"]["schemas"]["ConversationStatusEnum"]["enum"]
-    assert statuses == ["bot", "queued", "human", "ended"]
+    assert statuses == ["bot", "queued", "human", "left_message", "ended"]
     assert schema["components"]["schemas"]["ExportStatusEnum"]["enum"] == ["pending", "running", "done", "failed"]
     assert schema["components"]["schemas"]["ExportKindEnum"]["enum"] == ["conversations", "messages"]
     assert schema["components"]["schemas"]["ExportFormatEnum"]["enum"] == ["csv", "xlsx"]

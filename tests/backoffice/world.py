@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from django.core.files.base import ContentFile
 
 from agents.choices import AgentRole
-from chats.choices import ConversationStatus, EventKind, ExportFormat, ExportKind, ExportStatus
-from chats.models import AutoReplyDelivery, Export, ServiceEvent
+from chats.choices import BotReplyKind, ConversationStatus, EventKind, ExportFormat, ExportKind, ExportStatus
+from chats.models import AutoReplyDelivery, BotReply, Export, ServiceEvent, SynonymGroup
 from evaluations.choices import MetricScope
 from evaluations.models import DailyMetric
 from events.choices import EventType
@@ -112,6 +112,16 @@ def build_shop_world(name: str) -> ShopWorld:
     reply = MessageFactory(conversation=ended, sender="system", agent=agent, is_auto_reply=True, body="稍等")
     AutoReplyDelivery.objects.create(
         shop=shop, buyer=buyer, conversation=ended, trigger="agent_busy", occasion=f"{ended.pk}:0", message=reply
+    )
+    # The assistant: a shop synonym group, and its answer (a fallback) to the buyer's message.
+    world.objects["synonym-group"] = SynonymGroup.objects.create(shop=shop, words=["打底衫", "内搭"])
+    BotReply.objects.create(
+        shop=shop,
+        conversation=conversation,
+        buyer_message=world.message,
+        kind=BotReplyKind.FALLBACK,
+        question=world.message.body,
+        at=world.message.sent_at,
     )
     RolloutConfig.current()
     ServiceEvent.objects.create(shop=shop, kind=EventKind.ASSIGNED, conversation=conversation, agent=agent)

@@ -27,7 +27,8 @@ def snapshot() -> list[tuple]:
 def test_seed_demo_builds_consistent_shops_staff_and_chats(db):
     output = seed()
 
-    assert "[14/14] daily metrics" in output
+    assert "[15/15] daily metrics" in output
+    assert "assistant replies" in output
     assert "mianyu_owner" in output
     assert set(Shop.objects.values_list("name", flat=True)) == set(DEMO_SHOP_NAMES)
     assert Agent.objects.count() == 20
