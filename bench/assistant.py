@@ -58,7 +58,8 @@ def quality() -> None:
         similar = evaluate(index_ranker, heldout=heldout, similar=True)
         old = evaluate(keyword_ranker, heldout=heldout)
         print(
-            f"\n{name}: {len(plain.questions)} questions, {len(plain.chitchat)} chit-chat asks (each line of each industry)"
+            f"\n{name}: {len(plain.questions)} questions,"
+            f" {len(plain.chitchat)} chit-chat asks (each line of each industry)"
             f"\n  top-1: {plain.top1():.3f} (with similar questions {similar.top1():.3f});"
             f" keyword matcher {old.top1():.3f}"
         )

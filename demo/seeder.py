@@ -248,10 +248,16 @@ class DemoSeeder:
 
     def _create_faq(self) -> None:
         rows = [
-            FaqEntry(shop=self.shops[spec.key], question=question, keywords=keywords, answer=answer)
+            FaqEntry(
+                shop=self.shops[spec.key],
+                question=question,
+                keywords=keywords,
+                answer=answer,
+                similar_questions=similar,
+            )
             for spec in SHOPS
             if spec.bot_enabled
-            for question, keywords, answer in FAQ
+            for question, keywords, answer, similar in FAQ
         ]
         _bulk(FaqEntry, rows)
         self._done("bot knowledge base", entries=len(rows))

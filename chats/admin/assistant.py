@@ -77,6 +77,9 @@ class TextListField(forms.CharField):
 
 
 class FaqEntryAdminForm(ScopedAdminForm):
+    keywords = TextListField(
+        label=_("keywords"), help_text=_("One keyword per line."), max_items=50, item_max_length=50
+    )
     similar_questions = TextListField(
         label=_("similar questions"),
         help_text=_("Other ways buyers ask the same question (相似问法), one per line."),

@@ -29,6 +29,8 @@ _tokenizer = None
 
 # Emoji, symbols and punctuation (after NFKC) become spaces; letters, digits and CJK stay.
 _NOISE = re.compile(r"[^\w\u4e00-\u9fff]+", re.UNICODE)
+# Chat emoticon codes as clients send them: [微笑], [表情], /:^_^.
+_EMOTICON = re.compile(r"\[[\u4e00-\u9fff]{1,4}\]|/:[^\s\u4e00-\u9fff]{1,6}")
 _REPEAT = re.compile(r"(.)\1{2,}")  # 啊啊啊啊 -> 啊; ??? is noise already
 # Body measurements: a height (150-199 cm, 1米6, 1.65m) or a weight (90斤, 45kg, 100公斤) asks which size fits.
 _MEASURE = re.compile(
@@ -79,7 +81,7 @@ def pinyin(word: str) -> tuple[str, ...]:
 
 
 def normalize(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text or "").casefold()
+    text = _EMOTICON.sub(" ", unicodedata.normalize("NFKC", text or "")).casefold()
     text = _t2s().convert(text)
     text = _REPEAT.sub(r"\1", text)
     if _MEASURE.search(text):
@@ -186,9 +188,12 @@ def tokens(text: str) -> list[str]:
 
 
 def is_small_talk(text: str) -> bool:
-    """A whole message that only greets, thanks or acknowledges (收到, 好的, 谢谢, 在吗 …): no question to answer."""
-    compact = normalize(text).replace(" ", "")
-    return not compact or compact in lexicon.SMALL_TALK
+    """A whole message that only greets, thanks or acknowledges (收到, 好的, 亲在吗, 老板在吗 …): nothing to answer."""
+    normalized = normalize(text)
+    if not normalized or normalized.replace(" ", "") in lexicon.SMALL_TALK:
+        return True
+    words = platform_vocabulary().words(normalized, search=False)
+    return all(word in lexicon.FILLER_WORDS or word in lexicon.SMALL_TALK for word in words)
 
 
 def _asking(word: str) -> bool:

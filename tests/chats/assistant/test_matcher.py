@@ -8,7 +8,7 @@ from chats import services
 from chats.assistant import index as index_module
 from chats.assistant.bot import assistant_reply
 from chats.assistant.index import shop_index
-from chats.assistant.language import Vocabulary, asks_for_human, normalize, tokens
+from chats.assistant.language import Vocabulary, asks_for_human, is_small_talk, normalize, tokens
 from chats.choices import BotReplyKind, Sender
 from chats.models import BotReply, FaqEntry, SynonymGroup
 from tests.chats.factories import FaqEntryFactory
@@ -42,6 +42,14 @@ def test_normalize_folds_width_script_case_and_emoji():
     assert normalize("請問幾天發貨😂？？") == "请问几天发货"
     assert normalize("ＸＬ碼，１６５") == "xl码 165 尺码"  # full width to half; a height asks for a size
     assert normalize("好好好好好") == "好"
+
+
+def test_small_talk_and_emoticons_ask_nothing():
+    for line in ["亲，在吗", "老板在吗", "[表情]", "好的谢谢", "OK", "/:^_^", "嗯嗯"]:
+        assert is_small_talk(line), line
+    for line in ["在吗 多久发货", "这个[微笑]包邮吗"]:
+        assert not is_small_talk(line), line
+    assert normalize("这个[微笑]包邮吗") == "这个 包邮吗"
 
 
 def test_tokens_drop_fillers_and_fold_synonyms():
@@ -202,7 +210,7 @@ def test_an_items_name_does_not_hide_the_question(shop):
     question = "法式碎花连衣裙现在有优惠吗?"
     without_items = shop_index(shop.pk).rank(question)
     FootprintFactory(shop=shop, item_title="法式碎花连衣裙")
-    index_module.index_cache_clear()  # titles reach a cached index at its next rebuild (ASSISTANT_INDEX_MAX_AGE_SECONDS)
+    index_module.index_cache_clear()  # titles reach a cached index at its next rebuild (its maximum age)
     index = shop_index(shop.pk)
     assert "法式碎花连衣裙" in index.item_words
     best = index.rank(question)[0]
