@@ -19,7 +19,9 @@ Speed (targets: matching p99 <= 5 ms with 500 entries):
   copies of both under product-line names up to the count), every labelled question and chit-chat line ``--repeat``
   times: p50/p99/max, against the keyword matcher over the same entries in the same run; the index build time;
 - with a database (unless ``--no-db``; ``BENCH_DATABASE_URL``): ``assistant_reply`` for a shop with that many stored
-  entries (the fingerprint query, the cached index, the reply), p50/p99, against the fingerprint query alone.
+  entries (the fingerprint query, the cached index, the reply), p50/p99, against the fingerprint query alone; and
+  agent assist, ``GET /conversations/{id}/suggestions/`` (target p99 <= 20 ms), against the chat's detail endpoint
+  through the same stack.
 """
 
 from __future__ import annotations
@@ -202,6 +204,68 @@ def through_the_database(count: int, texts: list[str]) -> None:
     )
 
 
+def suggestions(count: int, texts: list[str], calls: int = 300) -> None:
+    """``GET /conversations/{id}/suggestions/`` for the chat's agent against ``GET /conversations/{id}/`` (the same
+    authentication, routing and chat lookup; one row out), same run."""
+    import uuid
+
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from agents.choices import PhraseScope
+    from chats.choices import ConversationStatus, Sender
+    from shops.models import Shop
+    from tests.agents.factories import AgentFactory, QuickPhraseFactory
+    from tests.chats.factories import ConversationFactory, MessageFactory
+    from tests.shops.factories import BuyerFactory, FootprintFactory
+
+    shop = Shop.objects.get(name="bench assistant shop")
+    user = get_user_model().objects.create_user(username=f"bench-assist-{uuid.uuid4().hex[:12]}")
+    agent = AgentFactory(shop=shop, user=user)
+    for n, entry in enumerate(big_entries(100)):
+        QuickPhraseFactory(
+            shop=shop, shortcut=f"/b{n}-{user.pk}", title=entry.question[:100], content=entry.answer[:2000]
+        )
+        if n % 10 == 0:
+            QuickPhraseFactory(
+                shop=shop, scope=PhraseScope.PERSONAL, owner=agent, title=f"我的{n}", content=entry.answer
+            )
+    buyer = BuyerFactory(nick=f"bench-assist-{user.pk}")
+    conversation = ConversationFactory(shop=shop, buyer=buyer, status=ConversationStatus.HUMAN, agent=agent)
+    for n in range(30):
+        sender = Sender.AGENT if n % 3 == 2 else Sender.BUYER
+        MessageFactory(conversation=conversation, sender=sender, agent=agent if sender == Sender.AGENT else None,
+                       body=texts[n])  # fmt: skip
+    for n in range(50):
+        FootprintFactory(shop=shop, buyer=buyer, item_title=f"{PRODUCT_LINES[n % len(PRODUCT_LINES)]}{n}")
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    client = APIClient()
+    client.force_authenticate(agent.user)
+    paths = {
+        "suggestions": f"/api/v1/conversations/{conversation.pk}/suggestions/",
+        "chat detail": f"/api/v1/conversations/{conversation.pk}/",
+    }
+    figures = {}
+    for name, path in paths.items():
+        warm = client.get(path, secure=True)  # the indexes are built once
+        assert warm.status_code == 200, (warm.status_code, warm.content[:300])
+        seconds = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            client.get(path, secure=True)
+            seconds.append(time.perf_counter() - started)
+        figures[name] = _percentiles(seconds)
+    s50, s99, _ = figures["suggestions"]
+    d50, d99, _ = figures["chat detail"]
+    print(
+        f"\nsuggestions ({count} FAQ entries, 110 phrases, 30 messages, 50 footprints), {calls} calls through the test"
+        f" client: p50 {s50:.2f} ms, p99 {s99:.2f} ms (target p99 <= 20 ms); the chat's detail: p50 {d50:.2f} ms,"
+        f" p99 {d99:.2f} ms; ratio p99 {s99 / d99:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=500)
@@ -223,6 +287,7 @@ def main() -> None:
     texts = speed(args.entries, args.repeat)
     if not args.no_db:
         through_the_database(args.entries, texts)
+        suggestions(args.entries, texts)
 
 
 if __name__ == "__main__":

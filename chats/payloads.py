@@ -64,6 +64,7 @@ def conversation_payload(conversation: Conversation, *, queue_position: int | No
         "queue_position": queue_position,
         "queued_at": api_time(conversation.queued_at),
         "transfer_requested_at": api_time(conversation.transfer_requested_at),
+        "transfer_source": str(conversation.transfer_source),
         "assigned_at": api_time(conversation.assigned_at),
         "last_message_at": api_time(conversation.last_message_at),
     }

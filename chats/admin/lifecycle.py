@@ -61,6 +61,7 @@ class ConversationAdmin(BigTableModelAdmin):
         "phase",
         "entry_point",
         "transfer_entry_visible",
+        "transfer_source",
         ("started_at", admin.DateFieldListFilter),
         ("shop", ScopedRelatedFieldListFilter),
     )
@@ -89,6 +90,7 @@ class ConversationAdmin(BigTableModelAdmin):
                 "fields": (
                     "started_at",
                     "transfer_requested_at",
+                    "transfer_source",
                     "queued_at",
                     "assigned_at",
                     "last_message_at",

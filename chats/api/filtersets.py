@@ -22,7 +22,17 @@ class ConversationFilter(ScopedFilterSet):
 
     class Meta:
         model = Conversation
-        fields = ["shop", "status", "agent", "group", "buyer", "phase", "entry_point", "transfer_entry_visible"]
+        fields = [
+            "shop",
+            "status",
+            "agent",
+            "group",
+            "buyer",
+            "phase",
+            "entry_point",
+            "transfer_entry_visible",
+            "transfer_source",
+        ]
 
 
 class MessageFilter(ScopedFilterSet):

@@ -43,6 +43,7 @@ def chat(conversation, **fields):
         "queue_position": None,
         "queued_at": None,
         "transfer_requested_at": None,
+        "transfer_source": "",
         "assigned_at": None,
         "last_message_at": AT,
         **fields,
@@ -158,7 +159,13 @@ def test_transfer_to_human_assigned_emits_the_request_the_assignment_and_its_ann
     ]
     requested, assigned, announced = events
     served = chat(
-        bot_chat, status="human", agent=agent.pk, transfer_requested_at=LATER, assigned_at=LATER, last_message_at=AT
+        bot_chat,
+        status="human",
+        agent=agent.pk,
+        transfer_requested_at=LATER,
+        transfer_source="button",
+        assigned_at=LATER,
+        last_message_at=AT,
     )
     assert who(requested) == (shop.pk, bot_chat.pk, agent.pk, None, Audience.AGENT)
     assert requested.data == {**served, "outcome": "assigned", "source": "button"}
@@ -181,7 +188,14 @@ def test_transfer_to_human_queued_puts_the_chat_in_the_shops_queue(shop, bot_cha
     [_greeting, queue_text] = messages_of(bot_chat)
     assert types(events) == [EventType.TRANSFER_REQUESTED, EventType.CONVERSATION_QUEUED, EventType.MESSAGE_CREATED]
     requested, queued, said = events
-    waiting = chat(bot_chat, status="queued", queue_position=1, queued_at=LATER, transfer_requested_at=LATER)
+    waiting = chat(
+        bot_chat,
+        status="queued",
+        queue_position=1,
+        queued_at=LATER,
+        transfer_requested_at=LATER,
+        transfer_source="button",
+    )
     assert who(requested) == (shop.pk, bot_chat.pk, None, None, Audience.AGENT)
     assert requested.data == {**waiting, "outcome": "queued", "source": "button"}
     assert requested.data["queue_position"] == result.queue_position == 1
@@ -220,7 +234,7 @@ def test_transfer_to_human_that_fails_emits_the_request_and_the_assistants_text(
     # Failed offline, the chat waits as a left message (its place in line from the request); failed busy, a bot chat.
     waiting = {"status": "left_message", "queued_at": LATER} if outcome == "failed_offline" else {}
     assert events[0].data == {
-        **chat(bot_chat, transfer_requested_at=LATER, **waiting),
+        **chat(bot_chat, transfer_requested_at=LATER, transfer_source="button", **waiting),
         "outcome": outcome,
         "source": "button",
     }
@@ -238,7 +252,7 @@ def test_conversation_transfer_is_seen_by_the_new_agent_and_the_one_before(shop,
     transferred, said = events
     assert who(transferred) == (shop.pk, served.pk, colleague.pk, agent.pk, Audience.AGENT)
     assert transferred.data == chat(
-        served, status="human", agent=colleague.pk, transfer_requested_at=AT, assigned_at=AT
+        served, status="human", agent=colleague.pk, transfer_requested_at=AT, transfer_source="button", assigned_at=AT
     )
     assert who(said) == (shop.pk, served.pk, colleague.pk, None, Audience.AGENT)
     assert said.data["body"] == "Your chat has been transferred to agent 小王."
@@ -307,6 +321,7 @@ def test_conversation_close_emits_ended_once_for_the_chats_agent(shop, agent, se
         ended_at=LATER,
         closed_by="buyer",
         transfer_requested_at=AT,
+        transfer_source="button",
         assigned_at=AT,
     )
     with emitted() as again:

@@ -41,6 +41,7 @@ class ConversationSerializer(ScopedModelSerializer):
             "queue_position",
             "queued_at",
             "transfer_requested_at",
+            "transfer_source",
             "assigned_at",
             "last_message_at",
             "history",

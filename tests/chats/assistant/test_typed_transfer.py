@@ -138,3 +138,16 @@ def test_a_left_message_is_routed_again_by_a_typed_request_and_otherwise_waits(s
         ("failed_offline", "typed"),
         ("assigned", "typed"),
     ]
+
+
+def test_the_api_shows_and_filters_the_source(shop, owner_client):
+    AgentFactory(shop=shop)
+    typed_chat = typed(chat(shop, exposed=True))
+    clicked = chat(shop, exposed=True)
+    services.transfer_to_human(conversation_id=clicked.pk)
+    chat(shop, exposed=True)  # never asked
+    listed = owner_client.get("/api/v1/conversations/", {"shop": shop.pk, "transfer_source": "typed"}).json()
+    assert [row["id"] for row in listed["results"]] == [typed_chat.pk]
+    detail = owner_client.get(f"/api/v1/conversations/{clicked.pk}/").json()
+    assert detail["transfer_source"] == "button"
+    assert owner_client.get("/api/v1/conversations/", {"transfer_source": "voice"}).status_code == 400
