@@ -31,6 +31,7 @@ _tokenizer = None
 _NOISE = re.compile(r"[^\w\u4e00-\u9fff]+", re.UNICODE)
 # Chat emoticon codes as clients send them: [微笑], [表情], /:^_^.
 _EMOTICON = re.compile(r"\[[\u4e00-\u9fff]{1,4}\]|/:[^\s\u4e00-\u9fff]{1,6}")
+_DECIMAL = re.compile(r"(\d)\.(\d)")
 _REPEAT = re.compile(r"(.)\1{2,}")  # 啊啊啊啊 -> 啊; ??? is noise already
 # Body measurements: a height (150-199 cm, 1米6, 1.65m) or a weight (90斤, 45kg, 100公斤) asks which size fits.
 _MEASURE = re.compile(
@@ -86,6 +87,7 @@ def normalize(text: str) -> str:
     text = _REPEAT.sub(r"\1", text)
     if _MEASURE.search(text):
         text = f"{text} {SIZE_MARK}"
+    text = _DECIMAL.sub(r"\1d\2", text)  # 1.8米 stays one number (1d8), not 1 and 8
     return _NOISE.sub(" ", text).strip()
 
 

@@ -1,10 +1,14 @@
 """The matcher on the labelled buyer questions (``labelled.py``), with floors a little under the measured figures so
 a regression fails CI. ``bench/assistant.py`` prints every figure; its last output is in bench/README.md.
 
-Measured (2026-12-04): top-1 0.861 on the labelled set (0.898 with similar questions) and 0.879 on the held-out set
-(0.904); at the default thresholds (answer 0.3, clarify 0.2) answered right 0.714 / 0.723 with precision 0.886 /
-0.892, chit-chat answered 3.3% / 4.8%; typed requests for a human 58 of 59 recognised, 0 of 55 look-alikes. The first
-round's keyword matcher: top-1 0.178 (labelled), 0.222 (held-out).
+Measured (2026-12-04), at the default thresholds (answer 0.3, clarify 0.2):
+- held-out set (the honest figure: its author saw only the FAQ entries, and nothing was tuned on it or looked at in
+  it but its totals): top-1 0.901 (0.910 with similar questions); answered right 0.775 with precision 0.901,
+  chit-chat answered 5.7%;
+- labelled set (developed on, and the knowledge pack's second pass was asked for the kinds of phrasing its misses
+  showed, so it flatters): top-1 0.927 (0.942); answered right 0.814, precision 0.923, chit-chat answered 3.3%;
+- typed requests for a human 58 of 59 recognised, 0 of 55 look-alikes; the first round's keyword matcher: top-1
+  0.178 (labelled), 0.222 (held-out).
 """
 
 import pytest
@@ -36,23 +40,23 @@ def test_the_set_is_as_large_as_asked():
 
 @pytest.mark.parametrize(
     ("heldout", "similar", "floor"),
-    [(False, False, 0.84), (False, True, 0.88), (True, False, 0.86), (True, True, 0.885)],
+    [(False, False, 0.91), (False, True, 0.925), (True, False, 0.885), (True, True, 0.895)],
 )
 def test_top1_accuracy_floor(figures, heldout, similar, floor):
     assert figures[heldout, similar].top1() >= floor
 
 
-@pytest.mark.parametrize(("heldout", "ceiling"), [(False, 0.045), (True, 0.065)])
+@pytest.mark.parametrize(("heldout", "ceiling"), [(False, 0.045), (True, 0.07)])
 def test_chitchat_rarely_gets_an_faq_answer(figures, heldout, ceiling):
     assert figures[heldout, False].chitchat_answered(settings.ASSISTANT_ANSWER_CONFIDENCE) <= ceiling
 
 
 def test_answers_given_are_mostly_right(figures):
     threshold = settings.ASSISTANT_ANSWER_CONFIDENCE
-    assert figures[False, False].precision(threshold) >= 0.87
-    assert figures[True, False].precision(threshold) >= 0.87
-    assert figures[False, False].answered_correctly(threshold) >= 0.69
-    assert figures[True, False].answered_correctly(threshold) >= 0.70
+    assert figures[False, False].precision(threshold) >= 0.90
+    assert figures[True, False].precision(threshold) >= 0.88
+    assert figures[False, False].answered_correctly(threshold) >= 0.79
+    assert figures[True, False].answered_correctly(threshold) >= 0.75
 
 
 def test_the_new_matcher_beats_the_keyword_matcher_by_far(figures):

@@ -62,7 +62,7 @@ def test_tokens_drop_fillers_and_fold_synonyms():
 def test_a_shops_synonyms_and_terms_are_its_own():
     plain = Vocabulary()
     shop_words = Vocabulary(synonym_groups=[["打底衫", "内搭"]], terms=["羊羔毛"])
-    assert shop_words.tokens("内搭") == ["打底衫"] == shop_words.tokens("打底衫")[:1]
+    assert shop_words.tokens("内搭")[0] == "打底衫" == shop_words.tokens("打底衫")[0]
     assert "打底衫" not in plain.tokens("内搭")
     assert "羊羔毛" in shop_words.tokens("羊羔毛会掉吗")  # the shop's keyword is kept whole
 
