@@ -128,7 +128,7 @@ class DemoSeeder:
             messages = Message.objects.filter(
                 conversation__shop=shop, conversation__assigned_at__isnull=True, sender="buyer"
             ).select_related("conversation")
-            for message in messages.order_by("sent_at", "pk")[:BOT_REPLIES_PER_SHOP]:
+            for message in messages.order_by("-sent_at", "-pk")[:BOT_REPLIES_PER_SHOP]:  # the latest days
                 reply = assistant_reply(shop=shop, text=message.body)
                 rows.append(
                     BotReply(
