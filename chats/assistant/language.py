@@ -208,6 +208,18 @@ def _asking(word: str) -> bool:
     )
 
 
+_NEGATORS = frozenset({"不要", "不用", "不想", "不必", "无需", "无须", "别", "甭", "不需要", "没必要", "不找"})
+
+
+def _negated(words: list[str], index: int) -> bool:
+    """Whether a negation stands within the three words before ``words[index]`` (不用转人工, 别转人工, 没必要找客服)."""
+    before = words[max(0, index - 3) : index]
+    joined = "".join(before)
+    return any(word in _NEGATORS or (len(word) == 2 and word[0] == "别") for word in before) or any(
+        negator in joined for negator in ("不需要", "没必要", "不需", "不用", "不要")
+    )
+
+
 def _human_homophones(normalized: str) -> str:
     """Words for a human typed by sound: 人宫 / 人公 / rengong -> 人工, 真仁 -> 真人, 刻服 / kefu -> 客服."""
     for word, spelled in _HUMAN_SOUNDS:
@@ -247,6 +259,8 @@ def asks_for_human(text: str) -> bool:
     neutral = lexicon.TALK_WORDS | lexicon.ASK_VERBS
     others = [word for word in words if word not in human | staff | bots | complaints | neutral and not _asking(word)]
     for index, word in enumerate(words):
+        if _negated(words, index):
+            continue  # 不用转人工了, 别找客服, 不需要人工: the buyer says they do not want one
         asked = index > 0 and _asking(words[index - 1])
         if word in human and (asked or not others):
             return True

@@ -9,7 +9,7 @@ from backoffice.tenancy import ShopScopedQuerySet
 from shops.models import Shop
 
 from ..choices import BotReplyKind
-from .conversation import Conversation, Message
+from .conversation import Conversation, ConversationPartQuerySet, Message
 
 
 class FaqEntry(models.Model):
@@ -93,7 +93,8 @@ class BotReply(models.Model):
     question = models.CharField(_("buyer question"), max_length=500)
     at = models.DateTimeField(_("at"))
 
-    objects = ShopScopedQuerySet.as_manager()
+    # Its question is the buyer's message: an agent sees it exactly when they see the chat.
+    objects = ConversationPartQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("assistant reply")

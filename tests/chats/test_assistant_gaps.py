@@ -235,3 +235,28 @@ def test_admin_bot_reply_changelist_filters_and_searches(admin_client, shop, ask
     reply = BotReply.objects.first()
     assert admin_client.get(reverse("admin:chats_botreply_change", args=[reply.pk])).status_code == 200
     assert admin_client.get(reverse("admin:chats_botreply_add")).status_code == 403
+
+
+def test_admin_bot_replies_are_seen_by_agents_only_for_their_own_chats(shop):
+    """A reply's question is the buyer's message: an agent sees it exactly when they see the chat."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from tests.agents.factories import UserFactory
+
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename="view_botreply"))
+    agent = AgentFactory(shop=shop, user=user, role=AgentRole.AGENT)
+    at = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
+    theirs = ConversationFactory(shop=shop, status="human", agent=agent, started_at=at)
+    hidden = ConversationFactory(shop=shop, status="human", agent=AgentFactory(shop=shop), started_at=at)
+    fallback(shop, "我的订单什么时候发货", at, conversation=theirs)
+    secret = fallback(shop, "秘密问题 我的地址是某某路", at, conversation=hidden)
+    client = Client()
+    client.force_login(user)
+    changelist = client.get(reverse("admin:chats_botreply_changelist"))
+    assert changelist.status_code == 200
+    assert changelist.context["cl"].result_count == 1
+    page = changelist.content.decode()
+    assert "我的订单什么时候发货" in page and "秘密问题" not in page
+    assert client.get(reverse("admin:chats_botreply_change", args=[secret.pk])).status_code in (302, 404)
