@@ -150,12 +150,7 @@ def phrases_rank(*, shop_id: int, visible: list[int], text: str, limit: int = SU
     if not visible:
         return []
     index, phrases = _phrase_index(shop_id)
-    allowed = set(visible)
-    matches = [
-        match
-        for match in index.rank(text, limit=len(index))
-        if match.entry_id in allowed and match.score >= PHRASE_MIN_CONFIDENCE
-    ]
+    matches = [match for match in index.rank(text, limit=limit, only=visible) if match.score >= PHRASE_MIN_CONFIDENCE]
     return [
         PhraseSuggestion(
             id=match.entry_id,
@@ -164,7 +159,7 @@ def phrases_rank(*, shop_id: int, visible: list[int], text: str, limit: int = SU
             text=match.answer,
             score=match.score,
         )
-        for match in matches[:limit]
+        for match in matches
     ]
 
 

@@ -36,6 +36,9 @@ class IndexMatcher:
     def rank(self, shop_id: int, text: str, *, limit: int = 3) -> list[Match]:
         return shop_index(shop_id).rank(text, limit=limit)
 
+    def prepare(self, shop_id: int) -> None:
+        shop_index(shop_id)
+
 
 class KeywordMatcher:
     """Scores an entry by the total length of its keywords found in the text, plus half the length of its
@@ -64,6 +67,13 @@ class KeywordMatcher:
 
 def matcher() -> FaqMatcher:
     return import_string(settings.BOT_MATCHER)()
+
+
+def matcher_prepare(shop_id: int) -> None:
+    """Let the matcher build what it caches for the shop now (a matcher without a ``prepare`` needs nothing)."""
+    prepare = getattr(matcher(), "prepare", None)
+    if prepare is not None:
+        prepare(shop_id)
 
 
 @dataclass(frozen=True)

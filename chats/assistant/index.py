@@ -219,6 +219,7 @@ class ShopIndex:
                 strong[channel].append(has[channel][0])
                 weak[channel].append(has[channel][1] - has[channel][0])
             self.entries.append(IndexedEntry(entry.pk, entry.question, entry.answer))
+        self._positions = {entry.id: position for position, entry in enumerate(self.entries)}
         background = _topic_index(industry)[0] if background else None
         self._channels = {
             channel: _Channel(
@@ -281,8 +282,9 @@ class ShopIndex:
         asked = [word for word in words if word not in self.item_words]
         return asked or words
 
-    def rank(self, text: str, *, limit: int = 3) -> list[Match]:
-        """The best ``limit`` entries for a buyer's text, best first (none when no word of it is known)."""
+    def rank(self, text: str, *, limit: int = 3, only: Iterable[int] | None = None) -> list[Match]:
+        """The best ``limit`` entries for a buyer's text, best first (none when no word of it is known); ``only``:
+        among these entry ids alone."""
         if not self.entries or is_small_talk(text):
             return []
         words = self.question_words(text)
@@ -301,6 +303,10 @@ class ShopIndex:
             best = pooled.max()
             if best > 0:
                 totals += PHRASE_WEIGHT * pooled / best
+        if only is not None:
+            allowed = np.zeros(len(self.entries), dtype=bool)
+            allowed[[self._positions[pk] for pk in only if pk in self._positions]] = True
+            totals[~allowed] = 0.0
         candidates = np.flatnonzero(totals > 0)
         order = candidates[np.lexsort((candidates, -totals[candidates]))][:limit]
         ranked = [(int(position), float(totals[position])) for position in order]

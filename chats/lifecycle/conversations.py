@@ -25,7 +25,7 @@ from shops.models import Buyer, Order, RolloutConfig, Shop
 from shops.selectors import buyer_service_phase, local_day_start, rollout_buyer_exposed, rollout_shop_included
 
 from .. import hooks, texts
-from ..assistant.bot import assistant_reply
+from ..assistant.bot import assistant_reply, matcher_prepare
 from ..assistant.language import asks_for_human
 from ..assistant.links import has_suspicious_link
 from ..choices import (
@@ -184,6 +184,10 @@ def message_create(
         raise InvalidInput(_("Only agent and system messages name an agent."), field="agent")
     if agent is not None and agent.shop_id != conversation.shop_id:
         raise InvalidInput(_("Must belong to the same shop."), field="agent")
+    if sender == Sender.BUYER and not history and conversation.status == ConversationStatus.BOT:
+        # A shop's index is (re)built after an FAQ change, taking up to a second: before the chat's row is locked,
+        # so the chat's transfers, closes and routing never wait on it.
+        matcher_prepare(conversation.shop_id)
     # The chat's row only: locking its shop too would hold every commit that references the shop (each foreign-key
     # check takes FOR KEY SHARE on it) until this message is stored.
     conversation = Conversation.objects.select_for_update(of=("self",)).select_related("shop").get(pk=conversation.pk)

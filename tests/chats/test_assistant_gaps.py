@@ -198,7 +198,7 @@ def test_admin_gaps_page_lists_groups_and_prefills_a_faq_entry(admin_client, sho
             "shop": shop.pk,
             "question": "什么时候发货",
             "similar_questions": "啥时候发货？\r\n几天发货",
-            "keywords": "[]",
+            "keywords": "发货",
             "answer": "付款后48小时内发货",
             "enabled": "on",
         },
@@ -206,6 +206,7 @@ def test_admin_gaps_page_lists_groups_and_prefills_a_faq_entry(admin_client, sho
     assert response.status_code == 302, response.context["adminform"].form.errors
     entry = FaqEntry.objects.get(shop=shop)
     assert entry.similar_questions == ["啥时候发货？", "几天发货"]
+    assert entry.keywords == ["发货"]
 
 
 def test_admin_gaps_page_asks_for_a_shop_first(admin_client, shop):

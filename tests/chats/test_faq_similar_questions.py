@@ -51,7 +51,7 @@ def test_admin_edits_similar_questions_one_per_line(admin_client, shop):
     data = {
         "question": "什么时候发货",
         "similar_questions": "几天发货\r\n  多久能到 \r\n\r\n几天发货",
-        "keywords": '["发货"]',
+        "keywords": "发货\r\n 快递 \r\n发货",
         "answer": "48小时内发货",
         "enabled": "on",
     }
@@ -59,6 +59,8 @@ def test_admin_edits_similar_questions_one_per_line(admin_client, shop):
     assert response.status_code == 302, response.context["adminform"].form.errors
     entry.refresh_from_db()
     assert entry.similar_questions == ["几天发货", "多久能到"]
+    assert entry.keywords == ["发货", "快递"]  # one per line, stripped, duplicates dropped
+    assert admin_client.get(change).context["adminform"].form["keywords"].value() == "发货\n快递"
     response = admin_client.post(change, {**data, "similar_questions": "\n".join(f"q{n}" for n in range(51))})
     assert response.status_code == 200
     assert "similar_questions" in response.context["adminform"].form.errors

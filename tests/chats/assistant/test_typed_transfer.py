@@ -151,3 +151,29 @@ def test_the_api_shows_and_filters_the_source(shop, owner_client):
     detail = owner_client.get(f"/api/v1/conversations/{clicked.pk}/").json()
     assert detail["transfer_source"] == "button"
     assert owner_client.get("/api/v1/conversations/", {"transfer_source": "voice"}).status_code == 400
+
+
+def test_typed_requests_feed_the_exposed_and_unexposed_comparison(shop):
+    """DESIGN "Transfer-to-human rate": kept for unexposed buyers too, who can only type. Hand-computed: exposed
+    2 bot chats with the entry shown, 1 request (typed) -> 0.5; unexposed 2 bot chats, 1 typed request -> 0.5."""
+    from django.utils import timezone
+
+    from evaluations.choices import MetricScope
+    from evaluations.models import DailyMetric
+    from evaluations.services import daily_metrics_rollup
+
+    AgentFactory(shop=shop)
+    typed(chat(shop, exposed=True), "转人工")
+    chat(shop, exposed=True)
+    typed(chat(shop, exposed=False), "人工客服")
+    chat(shop, exposed=False)
+    today = timezone.now().astimezone(shop.tzinfo).date()
+    daily_metrics_rollup(day=today, shop_ids=[shop.pk])
+    row = DailyMetric.objects.get(shop=shop, date=today, scope=MetricScope.SHOP)
+    assert (row.transfer_entry_shown, row.transfer_requests, row.transfer_rate) == (2, 1, 0.5)
+    assert (row.bot_conversations_unexposed, row.transfer_requests_unexposed, row.transfer_rate_unexposed) == (
+        2,
+        1,
+        0.5,
+    )
+    assert row.transfer_requests_typed == 2
