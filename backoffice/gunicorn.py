@@ -33,3 +33,11 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 raw_env = ["DATABASE_CONN_MAX_AGE=0"]
 # The proxy in front sets X-Forwarded-*; only trust it from these addresses (uvicorn reads them from these only).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Load the service assistant's segmenter (jieba's dictionary, OpenCC, pypinyin: about a second) as the worker
+    starts, not inside the first buyer message it serves."""
+    from chats.assistant.language import segmenter_warm
+
+    segmenter_warm()

@@ -73,6 +73,12 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+def segmenter_warm() -> None:
+    """Load what the first text would (the web process calls it as a worker starts)."""
+    platform_vocabulary().tokens("亲，什么时候发货")
+    implications()
+
+
 @lru_cache(maxsize=50_000)
 def pinyin(word: str) -> tuple[str, ...]:
     """The syllables of a word without tones (``pypinyin``); letters and digits pass as they are."""

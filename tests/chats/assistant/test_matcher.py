@@ -225,3 +225,12 @@ def test_a_cached_index_is_rebuilt_after_its_maximum_age(shop, settings):
     first = shop_index(shop.pk)
     settings.ASSISTANT_INDEX_MAX_AGE_SECONDS = 0
     assert shop_index(shop.pk) is not first
+
+
+def test_web_workers_load_the_segmenter_as_they_start():
+    from backoffice import gunicorn
+    from chats.assistant import language
+
+    gunicorn.post_worker_init(worker=None)
+    assert language._tokenizer is not None
+    assert language.implications.cache_info().currsize == 1
