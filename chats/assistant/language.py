@@ -195,10 +195,17 @@ def tokens(text: str) -> list[str]:
     return platform_vocabulary().tokens(text)
 
 
+_TRAILING_PARTICLES = "呀啊哦吧啦嘛呢哈哒噢喔"
+
+
 def is_small_talk(text: str) -> bool:
-    """A whole message that only greets, thanks or acknowledges (收到, 好的, 亲在吗, 老板在吗 …): nothing to answer."""
+    """A whole message that only greets, thanks or acknowledges (收到, 好的, 亲在吗, 晚上好呀 …), or asks something
+    that is not about the shop (``lexicon.OFF_TOPIC_MARKERS``): nothing for the FAQ to answer."""
     normalized = normalize(text)
-    if not normalized or normalized.replace(" ", "") in lexicon.SMALL_TALK:
+    compact = normalized.replace(" ", "")
+    if not compact or compact in lexicon.SMALL_TALK or compact.rstrip(_TRAILING_PARTICLES) in lexicon.SMALL_TALK:
+        return True
+    if any(marker in compact for marker in lexicon.OFF_TOPIC_MARKERS):
         return True
     words = platform_vocabulary().words(normalized, search=False)
     return all(word in lexicon.FILLER_WORDS or word in lexicon.SMALL_TALK for word in words)

@@ -219,6 +219,26 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
     }
 )
 
+# Markers of questions that are not about the shop (闲聊): about the assistant itself, or about words rather than
+# things. A text holding one gets no FAQ answer, whatever FAQ word it also holds (口红是谁发明的, 保质期用英文怎么说).
+OFF_TOPIC_MARKERS: tuple[str, ...] = (
+    "谁发明",
+    "英文怎么说",
+    "英语怎么说",
+    "怎么读",
+    "怎么念",
+    "你叫什么",
+    "你是男",
+    "你是女",
+    "你几岁",
+    "你多大了",
+    "讲个笑话",
+    "讲笑话",
+    "推荐个电影",
+    "推荐电影",
+    "你吃饭了吗",
+)
+
 # Whole messages that only greet, thank or acknowledge: they ask nothing (the assistant does not look them up).
 SMALL_TALK: frozenset[str] = frozenset(
     {

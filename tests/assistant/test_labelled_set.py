@@ -3,10 +3,10 @@ a regression fails CI. ``bench/assistant.py`` prints every figure; its last outp
 
 Measured (2026-12-04), at the default thresholds (answer 0.3, clarify 0.2):
 - held-out set (the honest figure: its author saw only the FAQ entries, and nothing was tuned on it or looked at in
-  it but its totals): top-1 0.901 (0.910 with similar questions); answered right 0.775 with precision 0.901,
-  chit-chat answered 5.7%;
+  it but its totals): top-1 0.901 (0.910 with similar questions); answered right 0.775 with precision 0.913,
+  chit-chat answered 3.8% (5.7% before the off-topic markers, which were read off the labelled set's chit-chat);
 - labelled set (developed on, and the knowledge pack's second pass was asked for the kinds of phrasing its misses
-  showed, so it flatters): top-1 0.927 (0.942); answered right 0.814, precision 0.923, chit-chat answered 3.3%;
+  showed, so it flatters): top-1 0.927 (0.942); answered right 0.814, precision 0.939, chit-chat answered 1.3%;
 - typed requests for a human 58 of 59 recognised, 0 of 55 look-alikes; the first round's keyword matcher: top-1
   0.178 (labelled), 0.222 (held-out).
 """
@@ -46,7 +46,7 @@ def test_top1_accuracy_floor(figures, heldout, similar, floor):
     assert figures[heldout, similar].top1() >= floor
 
 
-@pytest.mark.parametrize(("heldout", "ceiling"), [(False, 0.045), (True, 0.07)])
+@pytest.mark.parametrize(("heldout", "ceiling"), [(False, 0.03), (True, 0.05)])
 def test_chitchat_rarely_gets_an_faq_answer(figures, heldout, ceiling):
     assert figures[heldout, False].chitchat_answered(settings.ASSISTANT_ANSWER_CONFIDENCE) <= ceiling
 

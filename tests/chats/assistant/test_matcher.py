@@ -45,7 +45,7 @@ def test_normalize_folds_width_script_case_and_emoji():
 
 
 def test_small_talk_and_emoticons_ask_nothing():
-    for line in ["亲，在吗", "老板在吗", "[表情]", "好的谢谢", "OK", "/:^_^", "嗯嗯"]:
+    for line in ["亲，在吗", "老板在吗", "[表情]", "好的谢谢", "OK", "/:^_^", "嗯嗯", "晚上好呀", "口红是谁发明的"]:
         assert is_small_talk(line), line
     for line in ["在吗 多久发货", "这个[微笑]包邮吗"]:
         assert not is_small_talk(line), line
