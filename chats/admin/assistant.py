@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -78,10 +79,10 @@ class TextListField(forms.CharField):
 
 class FaqEntryAdminForm(ScopedAdminForm):
     keywords = TextListField(
-        label=_("keywords"), help_text=_("One keyword per line."), max_items=50, item_max_length=50
+        label=capfirst(_("keywords")), help_text=_("One keyword per line."), max_items=50, item_max_length=50
     )
     similar_questions = TextListField(
-        label=_("similar questions"),
+        label=capfirst(_("similar questions")),
         help_text=_("Other ways buyers ask the same question (相似问法), one per line."),
         max_items=SIMILAR_QUESTIONS_MAX,
         item_max_length=SIMILAR_QUESTION_MAX_LENGTH,
@@ -156,7 +157,7 @@ class FaqEntryAdmin(ScopedModelAdmin):
 
 class SynonymGroupAdminForm(ScopedAdminForm):
     words = TextListField(
-        label=_("words"),
+        label=capfirst(_("words")),
         separators=r"/\n",
         required=True,
         help_text=_("Two or more words that mean the same, separated by / or one per line."),
@@ -206,12 +207,18 @@ class SynonymGroupAdmin(ScopedModelAdmin):
 
 
 class KnowledgeGapsForm(forms.Form):
-    shop = forms.ModelChoiceField(label=_("shop"), queryset=Shop.objects.none())
+    shop = forms.ModelChoiceField(label=capfirst(_("shop")), queryset=Shop.objects.none())
     date_from = forms.DateField(
-        label=_("from"), required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_day]
+        label=capfirst(_("from")),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_day],
     )
     date_to = forms.DateField(
-        label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_day]
+        label=capfirst(_("to")),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_day],
     )
 
     def __init__(self, *args, caller, **kwargs):
