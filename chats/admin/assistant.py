@@ -21,6 +21,8 @@ from backoffice.validators import validate_day
 from shops.models import Shop
 
 from ..assistant.faq import (
+    KEYWORD_MAX_LENGTH,
+    KEYWORDS_MAX,
     SIMILAR_QUESTION_MAX_LENGTH,
     SIMILAR_QUESTIONS_MAX,
     clean_synonym_words,
@@ -77,9 +79,25 @@ class TextListField(forms.CharField):
         return list(initial_list or []) != self.to_python(data)
 
 
+class TextListSearchMixin:
+    """The changelist's search also finds the term inside a JSON list of texts (``text_list_search_field``)."""
+
+    text_list_search_field = ""
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and not term.startswith("#"):
+            found = found | queryset.filter(text_list_search(self.text_list_search_field, term))
+        return found, may_have_duplicates
+
+
 class FaqEntryAdminForm(ScopedAdminForm):
     keywords = TextListField(
-        label=capfirst(_("keywords")), help_text=_("One keyword per line."), max_items=50, item_max_length=50
+        label=capfirst(_("keywords")),
+        help_text=_("One keyword per line."),
+        max_items=KEYWORDS_MAX,
+        item_max_length=KEYWORD_MAX_LENGTH,
     )
     similar_questions = TextListField(
         label=capfirst(_("similar questions")),
@@ -94,7 +112,7 @@ class FaqEntryAdminForm(ScopedAdminForm):
 
 
 @admin.register(FaqEntry)
-class FaqEntryAdmin(ScopedModelAdmin):
+class FaqEntryAdmin(TextListSearchMixin, ScopedModelAdmin):
     form = FaqEntryAdminForm
     list_display = ("question", "shop", "keyword_list", "similar_question_count", "enabled", "created_at")
     list_filter = ("enabled", ("shop", ScopedRelatedFieldListFilter))
@@ -115,12 +133,7 @@ class FaqEntryAdmin(ScopedModelAdmin):
     def similar_question_count(self, entry):
         return len(entry.similar_questions or [])
 
-    def get_search_results(self, request, queryset, search_term):
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
-        if term and not term.startswith("#"):
-            found = found | queryset.filter(text_list_search("similar_questions", term))
-        return found, may_have_duplicates
+    text_list_search_field = "similar_questions"
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -176,7 +189,7 @@ class SynonymGroupAdminForm(ScopedAdminForm):
 
 
 @admin.register(SynonymGroup)
-class SynonymGroupAdmin(ScopedModelAdmin):
+class SynonymGroupAdmin(TextListSearchMixin, ScopedModelAdmin):
     form = SynonymGroupAdminForm
     list_display = ("word_list", "shop", "updated_at")
     list_filter = (("shop", ScopedRelatedFieldListFilter),)
@@ -192,12 +205,7 @@ class SynonymGroupAdmin(ScopedModelAdmin):
     def word_list(self, group):
         return " / ".join(str(word) for word in group.words)
 
-    def get_search_results(self, request, queryset, search_term):
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
-        if term and not term.startswith("#"):
-            found = found | queryset.filter(text_list_search("words", term))
-        return found, may_have_duplicates
+    text_list_search_field = "words"
 
     def save_model(self, request, obj, form, change):
         if change:

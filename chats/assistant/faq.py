@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import FaqEntry, SynonymGroup
 
+KEYWORDS_MAX = 50
+KEYWORD_MAX_LENGTH = 50
 SIMILAR_QUESTIONS_MAX = 50
 SIMILAR_QUESTION_MAX_LENGTH = 200
 SYNONYM_WORDS_MAX = 50
@@ -50,24 +52,21 @@ def clean_similar_questions(questions, *, question: str = "") -> list[str]:
     return [text for text in _clean_texts(questions) if text.casefold() != own]
 
 
-def _check_similar_questions(questions: list[str]) -> None:
-    if len(questions) > SIMILAR_QUESTIONS_MAX:
-        raise ValidationError(
-            {"similar_questions": _("Give at most %(count)d similar questions.") % {"count": SIMILAR_QUESTIONS_MAX}}
-        )
-    if any(len(text) > SIMILAR_QUESTION_MAX_LENGTH for text in questions):
-        raise ValidationError(
-            {
-                "similar_questions": _("Each similar question has at most %(length)d characters.")
-                % {"length": SIMILAR_QUESTION_MAX_LENGTH}
-            }
-        )
+def _check_texts(field: str, values: list[str], *, most: int, longest: int) -> None:
+    """A list of texts within its limits, else a ``field`` error (the API, the admin and imports share them)."""
+    if len(values) > most:
+        raise ValidationError({field: _("Give at most %(count)d lines.") % {"count": most}})
+    if any(len(value) > longest for value in values):
+        raise ValidationError({field: _("Each line has at most %(length)d characters.") % {"length": longest}})
 
 
 def _entry_save(entry: FaqEntry) -> FaqEntry:
     entry.keywords = _clean_keywords(entry.keywords)
+    _check_texts("keywords", entry.keywords, most=KEYWORDS_MAX, longest=KEYWORD_MAX_LENGTH)
     entry.similar_questions = clean_similar_questions(entry.similar_questions, question=entry.question)
-    _check_similar_questions(entry.similar_questions)
+    _check_texts(
+        "similar_questions", entry.similar_questions, most=SIMILAR_QUESTIONS_MAX, longest=SIMILAR_QUESTION_MAX_LENGTH
+    )
     entry.full_clean()
     entry.save()
     return entry
@@ -99,12 +98,7 @@ def clean_synonym_words(words) -> list[str]:
     cleaned = _clean_texts(words)
     if len(cleaned) < 2:
         raise ValidationError({"words": _("Give at least two different words.")})
-    if len(cleaned) > SYNONYM_WORDS_MAX:
-        raise ValidationError({"words": _("Give at most %(count)d words.") % {"count": SYNONYM_WORDS_MAX}})
-    if any(len(word) > SYNONYM_WORD_MAX_LENGTH for word in cleaned):
-        raise ValidationError(
-            {"words": _("Each word has at most %(length)d characters.") % {"length": SYNONYM_WORD_MAX_LENGTH}}
-        )
+    _check_texts("words", cleaned, most=SYNONYM_WORDS_MAX, longest=SYNONYM_WORD_MAX_LENGTH)
     return cleaned
 
 

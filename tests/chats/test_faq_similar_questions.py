@@ -130,3 +130,17 @@ def test_faq_entry_api_roles(agent_client, shop):
     response = agent_client.patch(f"{FAQ}{entry.pk}/", {"similar_questions": []}, format="json")
     assert response.status_code == 403
     assert FaqEntry.objects.get(pk=entry.pk).similar_questions == ["几天发货"]
+
+
+def test_the_services_hold_the_limits_whoever_calls_them(shop):
+    from django.core.exceptions import ValidationError
+
+    from chats import services
+
+    with pytest.raises(ValidationError) as raised:
+        services.faq_entry_create(shop=shop, question="q", answer="a", keywords=[f"k{n}" for n in range(51)])
+    assert "keywords" in raised.value.message_dict
+    with pytest.raises(ValidationError) as raised:
+        services.faq_entry_create(shop=shop, question="q", answer="a", similar_questions=["长" * 201])
+    assert "similar_questions" in raised.value.message_dict
+    assert not FaqEntry.objects.filter(shop=shop).exists()

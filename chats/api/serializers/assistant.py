@@ -9,6 +9,8 @@ from backoffice.api.tenancy import ScopedModelSerializer, ScopedPrimaryKeyRelate
 from backoffice.callers import caller_for
 from backoffice.validators import validate_day
 from chats.assistant.faq import (
+    KEYWORD_MAX_LENGTH,
+    KEYWORDS_MAX,
     SIMILAR_QUESTION_MAX_LENGTH,
     SIMILAR_QUESTIONS_MAX,
     SYNONYM_WORD_MAX_LENGTH,
@@ -20,7 +22,10 @@ from shops.models import Shop
 
 class FaqEntrySerializer(ScopedModelSerializer):
     keywords = serializers.ListField(
-        child=serializers.CharField(max_length=50, allow_blank=True), max_length=50, required=False, default=list
+        child=serializers.CharField(max_length=KEYWORD_MAX_LENGTH, allow_blank=True),
+        max_length=KEYWORDS_MAX,
+        required=False,
+        default=list,
     )
     similar_questions = serializers.ListField(
         child=serializers.CharField(max_length=SIMILAR_QUESTION_MAX_LENGTH, allow_blank=True),

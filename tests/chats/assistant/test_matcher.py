@@ -227,10 +227,12 @@ def test_a_cached_index_is_rebuilt_after_its_maximum_age(shop, settings):
     assert shop_index(shop.pk) is not first
 
 
-def test_web_workers_load_the_segmenter_as_they_start():
+def test_web_workers_load_the_segmenter_as_they_start(monkeypatch):
     from backoffice import gunicorn
     from chats.assistant import language
 
+    monkeypatch.setattr(language, "_tokenizer", None)  # as in a fresh worker (earlier tests may have loaded it)
+    language.implications.cache_clear()
     gunicorn.post_worker_init(worker=None)
     assert language._tokenizer is not None
     assert language.implications.cache_info().currsize == 1
